@@ -1,0 +1,1 @@
+/* bencode.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* commands.c - placeholder, being written */

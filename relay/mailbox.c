@@ -1,0 +1,1 @@
+/* mailbox.c - placeholder, being written */

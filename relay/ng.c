@@ -1,0 +1,1 @@
+/* ng.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* replycache.c - placeholder, being written */

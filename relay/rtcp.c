@@ -1,0 +1,1 @@
+/* rtcp.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* rtp.c - placeholder, being written */

@@ -1,0 +1,1 @@
+/* sdp.c - placeholder, being written */

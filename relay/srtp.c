@@ -1,0 +1,1 @@
+/* srtp.c - placeholder, being written */
