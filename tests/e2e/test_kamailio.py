@@ -1,0 +1,648 @@
+#!/usr/bin/python3
+"""End-to-end test: Debian's Kamailio 5.6 and SIPp make calls through the relay.
+
+For each control transport (Kamailio's rtpengine_sock "unix:PATH" and
+"udp:127.0.0.1:PORT") this test:
+
+1. starts the relay under test on a random free port range, with ng over UDP on
+   a random loopback port and (rtpgate) a UNIX socket in a temporary folder;
+2. writes a Kamailio config from kamailio.cfg.in and starts Kamailio in the
+   foreground on a random loopback SIP port;
+3. starts a SIPp UAS, then a SIPp UAC that makes CALLS overlapping calls
+   through Kamailio; in each call both parties play about 2 s of PCMA RTP
+   (pcap files written here, a distinct SSRC per side) and the UAC hangs up;
+4. sniffs the loopback interface (AF_PACKET, needs root like SIPp's pcap play)
+   and checks, per call:
+   - the SDP each SIPp party received names 127.0.0.1 and a port inside the
+     relay's range (so the relay rewrote it), a different port per side;
+   - RTP went UAC -> relay port A and relay port B -> UAS carrying the UAC's
+     SSRC, and UAS -> relay port B and relay port A -> UAC carrying the UAS's
+     SSRC: at least 90 % of what each party sent, sent from the port the relay
+     advertised to the receiving party;
+5. checks that after the BYEs (delete) the relay holds no UDP socket in its
+   port range and no more file descriptors than before the calls.
+
+Which relay:
+- RTPGATE=path/to/rtpgate (set by meson): the daemon under test, both runs.
+- RELAY_CMD="..." overrides it with any ng relay command line; {ng_port},
+  {pmin}, {pmax}, {pidfile}, {unix_sock}, {tmpdir} are filled in. The unix run
+  only happens if RELAY_CMD contains {unix_sock}. For Debian's rtpengine:
+    RELAY_CMD='rtpengine --config-file=none --foreground --table=-1
+      --interface=127.0.0.1 --listen-ng=127.0.0.1:{ng_port} --port-min={pmin}
+      --port-max={pmax} --delete-delay=0 --log-stderr --pidfile={pidfile}'
+- E2E_TRANSPORTS=unix,udp picks the runs (default both).
+Exit 77 (meson: skipped) when not root or a tool is missing. Every process
+started here is ended by its PID (Kamailio by its own process group).
+"""
+
+import os
+import random
+import re
+import shlex
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CALLS = 4
+RTP_PACKETS = 100          # per party per call: 2 s of 20 ms PCMA
+RTP_PTIME = 0.020
+UAC_SSRC = 0x11AC0001
+UAS_SSRC = 0x22A50002
+RANGE_SIZE = 200           # relay port range size
+MIN_FORWARD_SHARE = 0.9    # share of sent packets that must come out of the relay
+SKIP = 77
+
+
+def tool(name):
+    """Path of kamailio or sipp: $KAMAILIO / $SIPP (set by meson), else PATH
+    and /usr/sbin."""
+    path = os.environ.get(name.upper())
+    if path and os.access(path, os.X_OK):
+        return path
+    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin")
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# ports and sockets
+
+
+def free_udp_port(rng):
+    """A UDP port on 127.0.0.1 that is free now (bound and released)."""
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError("no free UDP port found")
+
+
+def proc_udp_sockets():
+    """{inode: local port} of every UDP/UDP6 socket on the machine."""
+    out = {}
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    port = int(fields[1].rsplit(":", 1)[1], 16)
+                    out[int(fields[9])] = port
+        except OSError:
+            pass
+    return out
+
+
+def free_port_range(rng, size):
+    """An even [pmin, pmax] of `size` ports under the ephemeral range where no
+    UDP socket is bound now."""
+    used = set(proc_udp_sockets().values())
+    for _ in range(100):
+        pmin = rng.randrange(20000, 32600 - size) & ~1
+        pmax = pmin + size - 1
+        if not any(pmin <= p <= pmax for p in used):
+            return pmin, pmax
+    raise RuntimeError("no free port range found")
+
+
+def pid_socket_inodes(pid):
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            m = re.match(r"socket:\[(\d+)\]", target)
+            if m:
+                inodes.add(int(m.group(1)))
+    except OSError:
+        pass
+    return inodes
+
+
+def pid_fd_count(pid):
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return -1
+
+
+def pid_ports_in_range(pid, pmin, pmax):
+    socks = proc_udp_sockets()
+    return sorted(socks[i] for i in pid_socket_inodes(pid)
+                  if i in socks and pmin <= socks[i] <= pmax)
+
+
+def udp_port_bound(port):
+    return port in proc_udp_sockets().values()
+
+
+def wait_for(what, predicate, timeout, proc=None):
+    """Polls predicate() until true or timeout; gives up early if proc exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        if proc is not None and proc.poll() is not None:
+            log(f"  gave up waiting for {what}: the process exited ({proc.returncode})")
+            return False
+        time.sleep(0.1)
+    log(f"  timed out after {timeout} s waiting for {what}")
+    return False
+
+
+# ---------------------------------------------------------------------------
+# ng ping (readiness of the relay)
+
+
+def ng_ping_udp(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.3)
+    try:
+        cookie = b"e2e%d" % random.randrange(1 << 30)
+        s.sendto(cookie + b" d7:command4:pinge", ("127.0.0.1", port))
+        data, _ = s.recvfrom(4096)
+        return data.startswith(cookie + b" ") and b"pong" in data
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def ng_ping_unix(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(0.5)
+    try:
+        s.connect(path)
+        s.sendall(b"d7:command4:pinge")
+        data = s.recv(4096)
+        return b"pong" in data
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------------------
+# test audio: a pcap of PCMA RTP that SIPp's play_pcap_audio replays
+
+
+def write_rtp_pcap(path, ssrc, packets):
+    """Ethernet/IPv4/UDP/RTP pcap, 20 ms apart; SIPp replaces the addresses."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    seq = random.randrange(1 << 16)
+    ts = random.randrange(1 << 32)
+    t0 = 1_700_000_000.0
+    for i in range(packets):
+        payload = bytes((0xD5 ^ ((i * 7 + j * 13) & 0x3F)) for j in range(160))
+        rtp = struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | 8,
+                          (seq + i) & 0xFFFF, (ts + 160 * i) & 0xFFFFFFFF,
+                          ssrc) + payload
+        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0x4000,
+                         64, 17, 0, socket.inet_aton("127.0.0.1"),
+                         socket.inet_aton("127.0.0.1")) + udp
+        frame = b"\0" * 12 + b"\x08\x00" + ip
+        t = t0 + i * RTP_PTIME
+        out.append(struct.pack("<IIII", int(t), int((t % 1) * 1e6),
+                               len(frame), len(frame)) + frame)
+    with open(path, "wb") as f:
+        f.write(b"".join(out))
+
+
+# ---------------------------------------------------------------------------
+# loopback sniffer
+
+
+class Sniffer:
+    """Counts UDP packets on `lo` that have one end in [pmin, pmax]:
+    flows[(sport, dport)] = {ssrc: packets}."""
+
+    def __init__(self, pmin, pmax):
+        self.pmin, self.pmax = pmin, pmax
+        self.flows = {}
+        self.stop = threading.Event()
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                                  socket.htons(0x0003))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.sock.bind(("lo", 0))
+        self.sock.settimeout(0.2)
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop.is_set():
+            try:
+                frame, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if addr[2] == socket.PACKET_OUTGOING:   # lo shows each packet twice
+                continue
+            self.take(frame)
+
+    def take(self, frame):
+        if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00":
+            return
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[9] != 17 or len(ip) < ihl + 8:
+            return
+        sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+        if not (self.pmin <= sport <= self.pmax or self.pmin <= dport <= self.pmax):
+            return
+        body = ip[ihl + 8:]
+        ssrc = None
+        if len(body) >= 12 and body[0] >> 6 == 2:
+            ssrc = struct.unpack("!I", body[8:12])[0]
+        flow = self.flows.setdefault((sport, dport), {})
+        flow[ssrc] = flow.get(ssrc, 0) + 1
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(2)
+        self.sock.close()
+
+    def count(self, sport, dport, ssrc):
+        return self.flows.get((sport, dport), {}).get(ssrc, 0)
+
+    def describe(self, sport, dport):
+        flow = self.flows.get((sport, dport), {})
+        return ", ".join(f"ssrc {s:#x}: {n}" if s is not None else f"non-RTP: {n}"
+                         for s, n in sorted(flow.items(), key=lambda kv: -kv[1])) or "nothing"
+
+
+# ---------------------------------------------------------------------------
+# SIPp message logs
+
+
+def sipp_received_sdp(path, first_line_re):
+    """{Call-ID: (c= address, m=audio port)} from the messages SIPp received
+    whose first line matches first_line_re and that carry an SDP body."""
+    try:
+        with open(path, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return {}
+    out = {}
+    for block in re.split(r"\n-{20,}[^\n]*\n", "\n" + text):
+        if "message received" not in block:
+            continue
+        lines = [l.strip() for l in block.splitlines()]
+        lines = [l for l in lines if "message received" not in l]
+        while lines and not lines[0]:
+            lines.pop(0)
+        if not lines or not re.match(first_line_re, lines[0]):
+            continue
+        call_id = addr = port = None
+        for l in lines:
+            m = re.match(r"(?i)(Call-ID|i)\s*:\s*(\S+)", l)
+            if m and call_id is None:
+                call_id = m.group(2)
+            m = re.match(r"c=IN IP4 (\S+)", l)
+            if m:
+                addr = m.group(1)
+            m = re.match(r"m=audio (\d+) ", l)
+            if m:
+                port = int(m.group(1))
+        if call_id and port is not None:
+            out[call_id] = (addr, port)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# processes
+
+
+class Procs:
+    def __init__(self):
+        self.procs = []
+
+    def start(self, name, argv, logpath, cwd=None, group=False):
+        log(f"  starting {name}: {' '.join(shlex.quote(a) for a in argv)}")
+        logf = open(logpath, "wb")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
+                             stderr=subprocess.STDOUT, cwd=cwd,
+                             start_new_session=group)
+        logf.close()
+        self.procs.append((name, p, group))
+        return p
+
+    def stop(self, p, timeout=5):
+        for name, q, group in self.procs:
+            if q is p:
+                break
+        else:
+            return None
+        if p.poll() is None:
+            self._signal(p, group, signal.SIGTERM)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(f"  {name} (pid {p.pid}) ignored SIGTERM for {timeout} s: SIGKILL")
+                self._signal(p, group, signal.SIGKILL)
+                p.wait(5)
+        if group:      # Kamailio's children may outlive the main process
+            self._signal(p, group, signal.SIGKILL)
+        return p.returncode
+
+    @staticmethod
+    def _signal(p, group, sig):
+        try:
+            if group:
+                os.killpg(p.pid, sig)
+            else:
+                p.send_signal(sig)
+        except ProcessLookupError:
+            pass
+
+    def stop_all(self):
+        for name, p, group in reversed(self.procs):
+            self.stop(p)
+
+
+def tail(path, lines=25):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return "(no log)\n"
+
+
+# ---------------------------------------------------------------------------
+# one run: one relay, one Kamailio, one batch of calls
+
+
+def relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmpdir, pidfile):
+    relay_cmd = os.environ.get("RELAY_CMD")
+    if relay_cmd:
+        if transport == "unix" and "{unix_sock}" not in relay_cmd:
+            return None
+        cmd = relay_cmd.format(ng_port=ng_port, pmin=pmin, pmax=pmax,
+                               unix_sock=unix_sock, tmpdir=tmpdir,
+                               pidfile=pidfile)
+        return shlex.split(cmd)
+    rtpgate = os.environ.get("RTPGATE") or os.path.join(
+        HERE, "..", "..", "build", "relay", "rtpgate")
+    return [rtpgate, "--foreground", "--interface=127.0.0.1",
+            f"--listen-ng=127.0.0.1:{ng_port}", f"--listen-unix={unix_sock}",
+            f"--port-min={pmin}", f"--port-max={pmax}", "--num-threads=2",
+            "--log-level=6", "--delete-delay=0", f"--pidfile={pidfile}"]
+
+
+def run_transport(transport, rng, base_tmp):
+    """Returns a list of failure strings (empty: passed) or None (skipped)."""
+    tmp = tempfile.mkdtemp(prefix=f"{transport}-", dir=base_tmp)
+    failures = []
+    procs = Procs()
+    sniffer = None
+    try:
+        ng_port = free_udp_port(rng)
+        pmin, pmax = free_port_range(rng, RANGE_SIZE)
+        unix_sock = os.path.join(tmp, "ng.sock")
+        argv = relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmp,
+                          os.path.join(tmp, "relay.pid"))
+        if argv is None:
+            log(f"[{transport}] SKIPPED: RELAY_CMD has no {{unix_sock}}, so that "
+                "relay cannot listen on a UNIX socket (rtpengine cannot); only "
+                "rtpgate runs the unix: variant")
+            return None
+        log(f"[{transport}] relay media range {pmin}-{pmax}, ng udp "
+            f"127.0.0.1:{ng_port}" + (f", unix {unix_sock}" if transport == "unix" else ""))
+
+        relay_log = os.path.join(tmp, "relay.log")
+        relay = procs.start("relay", argv, relay_log)
+        if transport == "unix":
+            ready = wait_for("the relay to answer ping on " + unix_sock,
+                             lambda: ng_ping_unix(unix_sock), 10, relay)
+            sock_spec = f"unix:{unix_sock}"
+        else:
+            ready = wait_for(f"the relay to answer ping on udp port {ng_port}",
+                             lambda: ng_ping_udp(ng_port), 10, relay)
+            sock_spec = f"udp:127.0.0.1:{ng_port}"
+        if not ready:
+            failures.append(f"relay not ready (exit status {relay.poll()}); its log:\n"
+                            + tail(relay_log))
+            return failures
+        fds_before = pid_fd_count(relay.pid)
+
+        # Kamailio
+        sip_port = free_udp_port(rng)
+        uas_port = free_udp_port(rng)
+        uac_port = free_udp_port(rng)
+        uac_media = free_udp_port(rng) & ~1
+        uas_media = free_udp_port(rng) & ~1
+        with open(os.path.join(HERE, "kamailio.cfg.in")) as f:
+            cfg = f.read()
+        for key, val in (("SIP_PORT", sip_port), ("UAS_PORT", uas_port),
+                         ("RTPENGINE_SOCK", sock_spec)):
+            cfg = cfg.replace(f"@{key}@", str(val))
+        cfg_path = os.path.join(tmp, "kamailio.cfg")
+        with open(cfg_path, "w") as f:
+            f.write(cfg)
+        rundir = os.path.join(tmp, "kamailio-run")
+        os.mkdir(rundir)
+        kam_log = os.path.join(tmp, "kamailio.log")
+        kam = procs.start("kamailio", [
+            tool("kamailio"), "-f", cfg_path, "-DD", "-E", "-m", "64",
+            "-M", "8", "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid"),
+        ], kam_log, cwd=tmp, group=True)
+        if not wait_for(f"Kamailio on udp port {sip_port}",
+                        lambda: udp_port_bound(sip_port), 10, kam):
+            failures.append(f"Kamailio did not start (exit status {kam.poll()}); its log:\n"
+                            + tail(kam_log))
+            return failures
+        time.sleep(0.5)   # its start-up ping to the relay
+
+        # SIPp parties and the sniffer
+        write_rtp_pcap(os.path.join(tmp, "uac.pcap"), UAC_SSRC, RTP_PACKETS)
+        write_rtp_pcap(os.path.join(tmp, "uas.pcap"), UAS_SSRC, RTP_PACKETS)
+        sniffer = Sniffer(pmin, pmax)
+        sipp = tool("sipp")
+        common = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-nostdin",
+                  "-m", str(CALLS), "-trace_msg", "-trace_err",
+                  "-timeout", "40s", "-timeout_error", "-max_recv_loops", "1000"]
+        uas_msgs = os.path.join(tmp, "uas-messages.log")
+        uas = procs.start("sipp UAS", [
+            sipp, "-sf", os.path.join(HERE, "uas.xml"), "-p", str(uas_port),
+            "-mp", str(uas_media), "-message_file", uas_msgs,
+            "-error_file", os.path.join(tmp, "uas-errors.log"),
+        ] + common, os.path.join(tmp, "uas.log"), cwd=tmp)
+        if not wait_for(f"SIPp UAS on udp port {uas_port}",
+                        lambda: udp_port_bound(uas_port), 10, uas):
+            failures.append("SIPp UAS did not start; its log:\n"
+                            + tail(os.path.join(tmp, "uas.log")))
+            return failures
+        uac_msgs = os.path.join(tmp, "uac-messages.log")
+        uac = procs.start("sipp UAC", [
+            sipp, f"127.0.0.1:{sip_port}", "-sf", os.path.join(HERE, "uac.xml"),
+            "-s", "e2e", "-p", str(uac_port), "-mp", str(uac_media),
+            "-l", str(CALLS), "-r", "10", "-message_file", uac_msgs,
+            "-error_file", os.path.join(tmp, "uac-errors.log"),
+        ] + common, os.path.join(tmp, "uac.log"), cwd=tmp)
+        try:
+            uac_rc = uac.wait(45)
+        except subprocess.TimeoutExpired:
+            uac_rc = procs.stop(uac)
+            failures.append("SIPp UAC did not finish in 45 s")
+        try:
+            uas_rc = uas.wait(10)
+        except subprocess.TimeoutExpired:
+            uas_rc = procs.stop(uas)
+            failures.append("SIPp UAS did not finish 10 s after the UAC")
+        time.sleep(0.3)
+        sniffer.close()
+        log(f"  SIPp exit status: UAC {uac_rc}, UAS {uas_rc} (expected 0 and 0: "
+            f"{CALLS} successful calls each)")
+        if uac_rc != 0 or uas_rc != 0:
+            failures.append(f"SIPp reported failed calls (UAC {uac_rc}, UAS {uas_rc})")
+            for name in ("uac-errors.log", "uas-errors.log", "uac.log"):
+                log(f"  --- {name} ---\n" + tail(os.path.join(tmp, name), 15))
+
+        failures += check_media(transport, sniffer, pmin, pmax,
+                                uac_msgs, uas_msgs, uac_media, uas_media)
+
+        # delete leaves nothing behind
+        left = []
+        wait_for("the relay to release its ports",
+                 lambda: not (left.__setitem__(slice(None), pid_ports_in_range(
+                     relay.pid, pmin, pmax)) or left), 5)
+        fds_after = pid_fd_count(relay.pid)
+        log(f"  after the BYEs: relay UDP sockets in {pmin}-{pmax}: "
+            f"{left or 'none'} (expected none); relay fds before the calls "
+            f"{fds_before}, after {fds_after} (expected after <= before)")
+        if left:
+            failures.append(f"relay still holds ports {left} after delete")
+        if fds_after > fds_before:
+            failures.append(f"relay holds {fds_after - fds_before} more fds than "
+                            "before the calls")
+        stats = re.findall(r"e2e: BYE .*", open(kam_log, errors="replace").read())
+        for line in stats[:CALLS]:
+            log("  kamailio: " + line[:300])
+        if relay.poll() is not None:
+            failures.append(f"relay exited during the test (status {relay.returncode})")
+    finally:
+        if sniffer is not None:
+            sniffer.close()
+        procs.stop_all()
+        if failures:
+            for name in ("relay.log", "kamailio.log"):
+                log(f"  --- last lines of {name} ---\n" + tail(os.path.join(tmp, name)))
+            log(f"  (logs kept in {tmp})")
+    return failures
+
+
+def check_media(transport, sniffer, pmin, pmax, uac_msgs, uas_msgs,
+                uac_media, uas_media):
+    failures = []
+    # the SDP the UAC got in 200 OK, and the UAS got in the INVITE
+    uac_sdp = sipp_received_sdp(uac_msgs, r"SIP/2\.0 200 ")
+    uas_sdp = sipp_received_sdp(uas_msgs, r"INVITE ")
+    log(f"  calls with SDP seen: UAC got {len(uac_sdp)} 200 OK, UAS got "
+        f"{len(uas_sdp)} INVITE (expected {CALLS} each)")
+    if len(uac_sdp) != CALLS or len(uas_sdp) != CALLS:
+        failures.append(f"expected {CALLS} calls with SDP on each side, saw "
+                        f"{len(uac_sdp)} / {len(uas_sdp)}")
+    for call_id in sorted(uac_sdp):
+        a_addr, a_port = uac_sdp[call_id]
+        b_addr, b_port = uas_sdp.get(call_id, (None, None))
+        log(f"  call {call_id}: relay ports advertised to UAC "
+            f"{a_addr}:{a_port}, to UAS {b_addr}:{b_port} (expected 127.0.0.1, "
+            f"in {pmin}-{pmax}, different)")
+        bad = []
+        for who, addr, port in (("UAC", a_addr, a_port), ("UAS", b_addr, b_port)):
+            if addr != "127.0.0.1" or port is None or not pmin <= port <= pmax:
+                bad.append(f"SDP to {who} names {addr}:{port}, not the relay")
+        if not bad and a_port == b_port:
+            bad.append("same relay port advertised to both sides")
+        if bad:
+            failures += [f"{transport} call {call_id}: {b}" for b in bad]
+            continue
+        flows = (
+            # what, sender port, receiver port, ssrc, compare with
+            ("UAC -> relay", uac_media, a_port, UAC_SSRC, None),
+            ("relay -> UAS", b_port, uas_media, UAC_SSRC, (uac_media, a_port)),
+            ("UAS -> relay", uas_media, b_port, UAS_SSRC, None),
+            ("relay -> UAC", a_port, uac_media, UAS_SSRC, (uas_media, b_port)),
+        )
+        for what, sport, dport, ssrc, source in flows:
+            got = sniffer.count(sport, dport, ssrc)
+            if source is None:
+                need = int(RTP_PACKETS * MIN_FORWARD_SHARE)
+                note = f"SIPp played {RTP_PACKETS}"
+            else:
+                sent = sniffer.count(source[0], source[1], ssrc)
+                need = max(1, int(sent * MIN_FORWARD_SHARE))
+                note = f"{int(MIN_FORWARD_SHARE * 100)} % of {sent} sent"
+            ok = got >= need
+            log(f"    {what:13} {sport}->{dport} ssrc {ssrc:#x}: {got} packets "
+                f"(expected >= {need}, {note}) {'ok' if ok else 'FAIL'}"
+                + ("" if ok else f"; seen on that path: {sniffer.describe(sport, dport)}"))
+            if not ok:
+                failures.append(f"{transport} call {call_id}: {what} {sport}->{dport}: "
+                                f"{got} packets, expected >= {need}")
+    return failures
+
+
+def main():
+    missing = [t for t in ("kamailio", "sipp") if tool(t) is None]
+    if missing:
+        log(f"SKIP: {', '.join(missing)} not installed (tools/setup installs them)")
+        return SKIP
+    if os.geteuid() != 0:
+        log("SKIP: needs root (SIPp's pcap play and the loopback sniffer use raw sockets)")
+        return SKIP
+    if not os.environ.get("RELAY_CMD"):
+        rtpgate = os.environ.get("RTPGATE", "")
+        if not os.access(rtpgate, os.X_OK):
+            log(f"FAIL: RTPGATE={rtpgate!r} is not an executable (meson sets it)")
+            return 1
+    transports = os.environ.get("E2E_TRANSPORTS", "unix,udp").split(",")
+    rng = random.Random()
+    base_tmp = tempfile.mkdtemp(prefix="rtpgate-e2e-")
+    started = time.monotonic()
+    results = {}
+    for transport in transports:
+        log(f"=== Kamailio rtpengine_sock over {transport}: {CALLS} SIPp calls ===")
+        try:
+            results[transport] = run_transport(transport, rng, base_tmp)
+        except Exception as e:   # report and go on with the other transport
+            results[transport] = [f"{type(e).__name__}: {e}"]
+    log(f"=== summary ({time.monotonic() - started:.1f} s) ===")
+    failed = False
+    for transport, res in results.items():
+        if res is None:
+            log(f"{transport}: skipped")
+        elif res:
+            failed = True
+            log(f"{transport}: FAILED")
+            for f in res:
+                log(f"  - {f}")
+        else:
+            log(f"{transport}: passed")
+    if not failed:
+        shutil.rmtree(base_tmp, ignore_errors=True)
+    if all(r is None for r in results.values()):
+        return SKIP
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
