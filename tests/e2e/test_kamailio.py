@@ -30,6 +30,7 @@ Which relay:
     RELAY_CMD='rtpengine --config-file=none --foreground --table=-1
       --interface=127.0.0.1 --listen-ng=127.0.0.1:{ng_port} --port-min={pmin}
       --port-max={pmax} --delete-delay=0 --log-stderr --pidfile={pidfile}'
+  (ng_unix_bridge.py in this folder adds the unix transport to it.)
 - E2E_TRANSPORTS=unix,udp picks the runs (default both).
 Exit 77 (meson: skipped) when not root or a tool is missing. Every process
 started here is ended by its PID (Kamailio by its own process group).
@@ -407,6 +408,18 @@ def relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmpdir, pidfile):
             "--log-level=6", "--delete-delay=0", f"--pidfile={pidfile}"]
 
 
+def relay_pid(proc, pidfile):
+    """The relay's PID: from its pidfile when it wrote one (a wrapper such as
+    ng_unix_bridge.py runs it as a child), else the process started."""
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().split()[0])
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError, IndexError):
+        return proc.pid
+
+
 def run_transport(transport, rng, base_tmp):
     """Returns a list of failure strings (empty: passed) or None (skipped)."""
     tmp = tempfile.mkdtemp(prefix=f"{transport}-", dir=base_tmp)
@@ -441,7 +454,7 @@ def run_transport(transport, rng, base_tmp):
             failures.append(f"relay not ready (exit status {relay.poll()}); its log:\n"
                             + tail(relay_log))
             return failures
-        fds_before = pid_fd_count(relay.pid)
+        fds_before = pid_fd_count(relay_pid(relay, os.path.join(tmp, "relay.pid")))
 
         # Kamailio
         sip_port = free_udp_port(rng)
@@ -497,11 +510,18 @@ def run_transport(transport, rng, base_tmp):
             "-l", str(CALLS), "-r", "10", "-message_file", uac_msgs,
             "-error_file", os.path.join(tmp, "uac-errors.log"),
         ] + common, os.path.join(tmp, "uac.log"), cwd=tmp)
-        try:
-            uac_rc = uac.wait(45)
-        except subprocess.TimeoutExpired:
-            uac_rc = procs.stop(uac)
+        # while the calls run, watch how many ports of the range the relay
+        # holds: proves the after-delete check below looks at the right process
+        rpid = relay_pid(relay, os.path.join(tmp, "relay.pid"))
+        held_max = 0
+        deadline = time.monotonic() + 45
+        while uac.poll() is None and time.monotonic() < deadline:
+            held_max = max(held_max, len(pid_ports_in_range(rpid, pmin, pmax)))
+            time.sleep(0.1)
+        if uac.poll() is None:
+            procs.stop(uac)
             failures.append("SIPp UAC did not finish in 45 s")
+        uac_rc = uac.returncode
         try:
             uas_rc = uas.wait(10)
         except subprocess.TimeoutExpired:
@@ -520,11 +540,16 @@ def run_transport(transport, rng, base_tmp):
                                 uac_msgs, uas_msgs, uac_media, uas_media)
 
         # delete leaves nothing behind
+        log(f"  during the calls the relay (pid {rpid}) held up to {held_max} "
+            f"UDP ports of {pmin}-{pmax} (expected >= {2 * CALLS}: one RTP port "
+            "per side per call)")
+        if held_max < 2 * CALLS:
+            failures.append(f"relay held only {held_max} ports during {CALLS} calls")
         left = []
         wait_for("the relay to release its ports",
                  lambda: not (left.__setitem__(slice(None), pid_ports_in_range(
-                     relay.pid, pmin, pmax)) or left), 5)
-        fds_after = pid_fd_count(relay.pid)
+                     rpid, pmin, pmax)) or left), 5)
+        fds_after = pid_fd_count(rpid)
         log(f"  after the BYEs: relay UDP sockets in {pmin}-{pmax}: "
             f"{left or 'none'} (expected none); relay fds before the calls "
             f"{fds_before}, after {fds_after} (expected after <= before)")
