@@ -1,0 +1,60 @@
+/* codec_impl.h - private to codec/: what a codec implementation provides.
+ *
+ * Each codec file (g711.c, opus.c, g729.c) defines one const struct
+ * codec_ops. Its objects embed struct codec_enc / struct codec_dec as their
+ * first member; codec.c checks arguments common to all codecs before it
+ * calls an op, so ops may assume non-NULL pointers, samples > 0 and a
+ * pcm_rate/channels combination their *_new accepted.
+ */
+#ifndef RG_CODEC_IMPL_H
+#define RG_CODEC_IMPL_H
+
+#include "codec/codec.h"
+
+struct codec_enc {
+	const struct codec_desc *desc;
+	int pcm_rate;
+	int channels;
+	int delay;
+};
+
+struct codec_dec {
+	const struct codec_desc *desc;
+	int pcm_rate;
+	int channels;
+	int delay;
+};
+
+struct codec_ops {
+	/* pcm_rate values this codec accepts, 0-terminated */
+	const int *pcm_rates;
+	int max_channels;
+	int (*enc_new)(const struct codec_desc *, const struct codec_params *,
+		       struct codec_enc **);
+	void (*enc_free)(struct codec_enc *);
+	int (*encode)(struct codec_enc *, const int16_t *, int, uint8_t *,
+		      size_t);
+	int (*dec_new)(const struct codec_desc *, const struct codec_params *,
+		       struct codec_dec **);
+	void (*dec_free)(struct codec_dec *);
+	int (*decode)(struct codec_dec *, const uint8_t *, size_t, int16_t *,
+		      int);
+	int (*decode_lost)(struct codec_dec *, const uint8_t *, size_t,
+			   int16_t *, int);
+	/* payload duration in RTP clock units, or negative errno */
+	int (*duration)(const uint8_t *, size_t);
+};
+
+extern const struct codec_ops codec_pcmu_ops;
+extern const struct codec_ops codec_pcma_ops;
+extern const struct codec_ops codec_opus_ops;
+extern const struct codec_ops codec_g729_ops;
+
+/* g711.c: the sample conversions, also used by the tests through the
+ * public API only (kept here for the benchmark and other codec files). */
+uint8_t g711_ulaw_encode(int16_t s);
+uint8_t g711_alaw_encode(int16_t s);
+int16_t g711_ulaw_decode(uint8_t u);
+int16_t g711_alaw_decode(uint8_t a);
+
+#endif

@@ -1,0 +1,174 @@
+/* g729.c - G.729 (Annex A complexity) through bcg729, with or without
+ * Annex B (VAD, DTX and comfort noise).
+ *
+ * RTP carries whole 10 ms frames of 10 bytes (RFC 3551 4.5.6); with Annex B
+ * a frame may instead be a 2-byte SID (silence description), which must be
+ * the last frame of its packet, or not be sent at all. The encoder builds a
+ * packet from the frames bcg729 gives it: voice frames in order, and a SID
+ * only if no voice frame follows it in the same packet. A decoder turns a
+ * SID into 10 ms of comfort noise; a lost frame after active speech is
+ * concealed by bcg729's erasure handling and after a SID continues the
+ * comfort noise (ITU-T G.729 Annex B, B.27), so gaps in a silent stream are
+ * filled with codec_decode_lost().
+ */
+#include "codec_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <bcg729/decoder.h>
+#include <bcg729/encoder.h>
+
+#define FRAME_SAMPLES 80
+#define FRAME_BYTES 10
+#define SID_BYTES 2
+#define LOOKAHEAD 40	/* 5 ms */
+
+static const int g729_rates[] = { 8000, 0 };
+
+struct g729_enc {
+	struct codec_enc base;
+	bcg729EncoderChannelContextStruct *ctx;
+};
+
+struct g729_dec {
+	struct codec_dec base;
+	bcg729DecoderChannelContextStruct *ctx;
+};
+
+static int g729_enc_new(const struct codec_desc *desc,
+			const struct codec_params *p, struct codec_enc **out)
+{
+	struct g729_enc *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->ctx = initBcg729EncoderChannel(p->annexb ? 1 : 0);
+	if (!e->ctx) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->base.delay = LOOKAHEAD;
+	*out = &e->base;
+	return 0;
+}
+
+static void g729_enc_free(struct codec_enc *base)
+{
+	struct g729_enc *e = (struct g729_enc *)base;
+	closeBcg729EncoderChannel(e->ctx);
+	free(e);
+}
+
+static int g729_encode(struct codec_enc *base, const int16_t *pcm,
+		       int samples, uint8_t *out, size_t cap)
+{
+	struct g729_enc *e = (struct g729_enc *)base;
+	if (samples % FRAME_SAMPLES != 0)
+		return -EINVAL;
+	int frames = samples / FRAME_SAMPLES;
+	if (cap < (size_t)frames * FRAME_BYTES)
+		return -ENOSPC;
+	size_t len = 0;
+	uint8_t sid[SID_BYTES] = { 0, 0 };
+	bool have_sid = false;
+	for (int i = 0; i < frames; i++) {
+		uint8_t frame[FRAME_BYTES];
+		uint8_t n = 0;
+		bcg729Encoder(e->ctx, pcm + i * FRAME_SAMPLES, frame, &n);
+		if (n == FRAME_BYTES) {
+			for (int k = 0; k < FRAME_BYTES; k++)
+				out[len++] = frame[k];
+			have_sid = false;	/* a SID must come last */
+		} else if (n == SID_BYTES) {
+			sid[0] = frame[0];
+			sid[1] = frame[1];
+			have_sid = true;
+		}
+	}
+	if (have_sid) {
+		out[len++] = sid[0];
+		out[len++] = sid[1];
+	}
+	return (int)len;
+}
+
+static int frames_in(size_t len)
+{
+	size_t rem = len % FRAME_BYTES;
+	if (len == 0 || (rem != 0 && rem != SID_BYTES) ||
+	    len > 1000 * FRAME_BYTES)
+		return -EBADMSG;
+	return (int)(len / FRAME_BYTES) + (rem ? 1 : 0);
+}
+
+static int g729_dec_new(const struct codec_desc *desc,
+			const struct codec_params *p, struct codec_dec **out)
+{
+	struct g729_dec *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->ctx = initBcg729DecoderChannel();
+	if (!d->ctx) {
+		free(d);
+		return -ENOMEM;
+	}
+	*out = &d->base;
+	return 0;
+}
+
+static void g729_dec_free(struct codec_dec *base)
+{
+	struct g729_dec *d = (struct g729_dec *)base;
+	closeBcg729DecoderChannel(d->ctx);
+	free(d);
+}
+
+static int g729_decode(struct codec_dec *base, const uint8_t *in, size_t len,
+		       int16_t *pcm, int max)
+{
+	struct g729_dec *d = (struct g729_dec *)base;
+	int frames = frames_in(len);
+	if (frames < 0)
+		return frames;
+	if (frames * FRAME_SAMPLES > max)
+		return -ENOSPC;
+	for (int i = 0; i < frames; i++) {
+		size_t left = len - (size_t)i * FRAME_BYTES;
+		bool sid = left == SID_BYTES;
+		bcg729Decoder(d->ctx, in + i * FRAME_BYTES,
+			      sid ? SID_BYTES : FRAME_BYTES, 0, sid ? 1 : 0, 0,
+			      pcm + i * FRAME_SAMPLES);
+	}
+	return frames * FRAME_SAMPLES;
+}
+
+static int g729_decode_lost(struct codec_dec *base, const uint8_t *next,
+			    size_t next_len, int16_t *pcm, int samples)
+{
+	struct g729_dec *d = (struct g729_dec *)base;
+	if (samples % FRAME_SAMPLES != 0)
+		return -EINVAL;
+	for (int i = 0; i < samples / FRAME_SAMPLES; i++)
+		bcg729Decoder(d->ctx, NULL, 0, 1, 0, 0,
+			      pcm + i * FRAME_SAMPLES);
+	return samples;
+}
+
+static int g729_duration(const uint8_t *payload, size_t len)
+{
+	int frames = frames_in(len);
+	return frames < 0 ? frames : frames * FRAME_SAMPLES;
+}
+
+const struct codec_ops codec_g729_ops = {
+	.pcm_rates = g729_rates,
+	.max_channels = 1,
+	.enc_new = g729_enc_new,
+	.enc_free = g729_enc_free,
+	.encode = g729_encode,
+	.dec_new = g729_dec_new,
+	.dec_free = g729_dec_free,
+	.decode = g729_decode,
+	.decode_lost = g729_decode_lost,
+	.duration = g729_duration,
+};

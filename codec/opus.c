@@ -1,0 +1,243 @@
+/* opus.c - Opus through libopus, following RFC 7587.
+ *
+ * The RTP clock is 48 kHz whatever the codec runs at; this file only sees
+ * PCM at the rate the caller chose (8 kHz when the other leg is narrowband,
+ * so nothing is resampled for nothing) and leaves timestamps to the caller.
+ * The encoder uses the VOIP application; bitrate, complexity, in-band FEC,
+ * DTX, CBR and the audio bandwidth come from struct codec_params, where the
+ * peer's maxplaybackrate caps the bandwidth and its maxaveragebitrate caps
+ * the bitrate. Packet durations libopus cannot encode as one frame (30, 50,
+ * 70, 90, 110 ms) are built from 10 ms frames with a repacketizer that lives
+ * in the encoder, so encoding never allocates. Decoding conceals losses
+ * with libopus's PLC, or with in-band FEC when the next packet is at hand.
+ */
+#include "codec_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <opus.h>
+
+#define MAX_CHUNKS 12		/* 120 ms of 10 ms frames */
+#define MAX_FRAME_BYTES 1275	/* RFC 6716 3.2.1 */
+
+static const int opus_rates[] = { 8000, 12000, 16000, 24000, 48000, 0 };
+
+struct opus_enc {
+	struct codec_enc base;
+	OpusEncoder *oe;
+	OpusRepacketizer *rp;
+	bool dtx;
+	uint8_t chunk[MAX_CHUNKS][MAX_FRAME_BYTES];
+};
+
+struct opus_dec {
+	struct codec_dec base;
+	OpusDecoder *od;
+};
+
+static int map_err(int err)
+{
+	switch (err) {
+	case OPUS_BAD_ARG: return -EINVAL;
+	case OPUS_BUFFER_TOO_SMALL: return -ENOSPC;
+	case OPUS_INVALID_PACKET: return -EBADMSG;
+	case OPUS_ALLOC_FAIL: return -ENOMEM;
+	default: return -EIO;
+	}
+}
+
+static int default_bitrate(int rate)
+{
+	if (rate <= 8000)
+		return 16000;
+	if (rate <= 12000)
+		return 20000;
+	if (rate <= 16000)
+		return 24000;
+	return 32000;
+}
+
+static int bandwidth_for(int rate)
+{
+	if (rate <= 8000)
+		return OPUS_BANDWIDTH_NARROWBAND;
+	if (rate <= 12000)
+		return OPUS_BANDWIDTH_MEDIUMBAND;
+	if (rate <= 16000)
+		return OPUS_BANDWIDTH_WIDEBAND;
+	if (rate <= 24000)
+		return OPUS_BANDWIDTH_SUPERWIDEBAND;
+	return OPUS_BANDWIDTH_FULLBAND;
+}
+
+static void opus_enc_free(struct codec_enc *base)
+{
+	struct opus_enc *e = (struct opus_enc *)base;
+	opus_encoder_destroy(e->oe);
+	opus_repacketizer_destroy(e->rp);
+	free(e);
+}
+
+static int opus_enc_new(const struct codec_desc *desc,
+			const struct codec_params *p, struct codec_enc **out)
+{
+	int err;
+	struct opus_enc *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->oe = opus_encoder_create(p->pcm_rate, p->channels,
+				    OPUS_APPLICATION_VOIP, &err);
+	e->rp = opus_repacketizer_create();
+	if (!e->oe || !e->rp) {
+		int rc = e->oe ? -ENOMEM : map_err(err);
+		opus_enc_free(&e->base);
+		return rc;
+	}
+	int bitrate = p->bitrate > 0 ? p->bitrate : default_bitrate(p->pcm_rate);
+	if (p->maxaveragebitrate > 0 && bitrate > p->maxaveragebitrate)
+		bitrate = p->maxaveragebitrate;
+	if (bitrate < 6000)
+		bitrate = 6000;
+	if (bitrate > 510000)
+		bitrate = 510000;
+	int complexity = p->complexity < 0 ? 0 :
+			 p->complexity > 10 ? 10 : p->complexity;
+	int loss = p->loss_pct > 0 ? p->loss_pct : p->fec ? 10 : 0;
+	if (loss > 100)
+		loss = 100;
+	int play = p->maxplaybackrate > 0 && p->maxplaybackrate < p->pcm_rate ?
+		   p->maxplaybackrate : p->pcm_rate;
+	int lookahead = 0;
+	if (opus_encoder_ctl(e->oe, OPUS_SET_BITRATE(bitrate)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_COMPLEXITY(complexity)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_INBAND_FEC(p->fec ? 1 : 0)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_PACKET_LOSS_PERC(loss)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_DTX(p->dtx ? 1 : 0)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_VBR(p->cbr ? 0 : 1)) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_SET_MAX_BANDWIDTH(bandwidth_for(play))) != OPUS_OK ||
+	    opus_encoder_ctl(e->oe, OPUS_GET_LOOKAHEAD(&lookahead)) != OPUS_OK) {
+		opus_enc_free(&e->base);
+		return -EINVAL;
+	}
+	e->dtx = p->dtx;
+	e->base.delay = lookahead;
+	*out = &e->base;
+	return 0;
+}
+
+/* True if libopus encodes `samples` as a single call. */
+static bool direct_size(int rate, int samples)
+{
+	/* 2.5, 5, 10, 20, 40, 60, 80, 100, 120 ms, in units of 2.5 ms */
+	static const int quarters[] = { 1, 2, 4, 8, 16, 24, 32, 40, 48 };
+	for (size_t i = 0; i < sizeof(quarters) / sizeof(quarters[0]); i++)
+		if (samples * 400 == quarters[i] * rate)
+			return true;
+	return false;
+}
+
+static int opus_encode_op(struct codec_enc *base, const int16_t *pcm,
+			  int samples, uint8_t *out, size_t cap)
+{
+	struct opus_enc *e = (struct opus_enc *)base;
+	int rate = base->pcm_rate;
+	opus_int32 room = cap > MAX_CHUNKS * MAX_FRAME_BYTES ?
+			  MAX_CHUNKS * MAX_FRAME_BYTES : (opus_int32)cap;
+	if (direct_size(rate, samples)) {
+		int n = opus_encode(e->oe, pcm, samples, out, room);
+		if (n < 0)
+			return map_err(n);
+		return e->dtx && n <= 2 ? 0 : n;
+	}
+	int ten = rate / 100;
+	if (samples % ten != 0 || samples / ten > MAX_CHUNKS)
+		return -EINVAL;
+	int chunks = samples / ten;
+	bool all_dtx = true;
+	opus_repacketizer_init(e->rp);
+	for (int i = 0; i < chunks; i++) {
+		int n = opus_encode(e->oe, pcm + (size_t)i * ten * base->channels,
+				    ten, e->chunk[i], MAX_FRAME_BYTES);
+		if (n < 0)
+			return map_err(n);
+		all_dtx &= n <= 2;
+		n = opus_repacketizer_cat(e->rp, e->chunk[i], n);
+		if (n != OPUS_OK)
+			return map_err(n);
+	}
+	if (e->dtx && all_dtx)
+		return 0;
+	int n = opus_repacketizer_out(e->rp, out, room);
+	return n < 0 ? map_err(n) : n;
+}
+
+static int opus_dec_new(const struct codec_desc *desc,
+			const struct codec_params *p, struct codec_dec **out)
+{
+	int err;
+	struct opus_dec *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->od = opus_decoder_create(p->pcm_rate, p->channels, &err);
+	if (!d->od) {
+		free(d);
+		return map_err(err);
+	}
+	*out = &d->base;
+	return 0;
+}
+
+static void opus_dec_free(struct codec_dec *base)
+{
+	struct opus_dec *d = (struct opus_dec *)base;
+	opus_decoder_destroy(d->od);
+	free(d);
+}
+
+static int opus_decode_op(struct codec_dec *base, const uint8_t *in,
+			  size_t len, int16_t *pcm, int max)
+{
+	struct opus_dec *d = (struct opus_dec *)base;
+	if (len > (size_t)MAX_CHUNKS * MAX_FRAME_BYTES)
+		return -EBADMSG;
+	int n = opus_decode(d->od, in, (opus_int32)len, pcm, max, 0);
+	return n < 0 ? map_err(n) : n;
+}
+
+static int opus_decode_lost_op(struct codec_dec *base, const uint8_t *next,
+			       size_t next_len, int16_t *pcm, int samples)
+{
+	struct opus_dec *d = (struct opus_dec *)base;
+	if (samples % (base->pcm_rate / 400) != 0)
+		return -EINVAL;
+	if (next_len > (size_t)MAX_CHUNKS * MAX_FRAME_BYTES)
+		next = NULL;
+	int n = next ? opus_decode(d->od, next, (opus_int32)next_len, pcm,
+				   samples, 1)
+		     : opus_decode(d->od, NULL, 0, pcm, samples, 0);
+	if (n < 0 && next)	/* a bad next packet: plain PLC */
+		n = opus_decode(d->od, NULL, 0, pcm, samples, 0);
+	return n < 0 ? map_err(n) : n;
+}
+
+static int opus_duration(const uint8_t *payload, size_t len)
+{
+	if (len == 0 || len > (size_t)MAX_CHUNKS * MAX_FRAME_BYTES)
+		return -EBADMSG;
+	int n = opus_packet_get_nb_samples(payload, (opus_int32)len, 48000);
+	return n < 0 ? map_err(n) : n;
+}
+
+const struct codec_ops codec_opus_ops = {
+	.pcm_rates = opus_rates,
+	.max_channels = 2,
+	.enc_new = opus_enc_new,
+	.enc_free = opus_enc_free,
+	.encode = opus_encode_op,
+	.dec_new = opus_dec_new,
+	.dec_free = opus_dec_free,
+	.decode = opus_decode_op,
+	.decode_lost = opus_decode_lost_op,
+	.duration = opus_duration,
+};
