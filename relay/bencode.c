@@ -1,1 +1,488 @@
-/* bencode.c - placeholder, being written */
+/* bencode.c - the ng protocol's value tree and its bencode encoding.
+ *
+ * Every request and reply of the control protocol passes through a struct
+ * bval: the control socket reads bytes, bencode_decode() (or json_decode() in
+ * json.c) turns them into a tree, ng.c reads the request out of the tree, the
+ * command handlers build a reply tree and bencode_encode() writes it. The
+ * tree is deliberately plain: a tagged node whose lists and dictionaries are
+ * growable arrays of (key, value) entries, kept in insertion order because
+ * Kamailio does not sort its keys and lookups are over a dozen keys at most.
+ *
+ * The decoder is a recursive descent over (pointer, end) that never looks
+ * past end. It tells an incomplete prefix (-EAGAIN: the UNIX stream reader
+ * waits for more) from a malformed input (-EINVAL) by returning -EAGAIN only
+ * when it runs out of bytes with everything seen so far still valid. Depth,
+ * string length and the number of values are bounded, so hostile input costs
+ * at most a few MiB and a recursion of BVAL_MAX_DEPTH frames.
+ */
+#include "bencode.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bval_ent {
+	char *key;                  /* NULL in lists */
+	struct bval *v;
+};
+
+struct bval {
+	enum bval_type type;
+	long long i;                /* BVAL_INT */
+	char *s;                    /* BVAL_STR: NUL-terminated copy */
+	size_t len;                 /* BVAL_STR: length without the NUL */
+	struct bval_ent *ent;       /* BVAL_LIST, BVAL_DICT */
+	size_t n, cap;
+};
+
+/* ---- construction ---------------------------------------------------- */
+
+static struct bval *node(enum bval_type t)
+{
+	struct bval *v = calloc(1, sizeof(*v));
+	if (v)
+		v->type = t;
+	return v;
+}
+
+enum bval_type bval_type(const struct bval *v) { return v->type; }
+
+struct bval *bval_dict(void) { return node(BVAL_DICT); }
+struct bval *bval_list(void) { return node(BVAL_LIST); }
+
+struct bval *bval_strn(const char *s, size_t n)
+{
+	if (!s && n)
+		return NULL;
+	struct bval *v = node(BVAL_STR);
+	if (!v)
+		return NULL;
+	v->s = malloc(n + 1);
+	if (!v->s) {
+		free(v);
+		return NULL;
+	}
+	if (n)
+		memcpy(v->s, s, n);
+	v->s[n] = '\0';
+	v->len = n;
+	return v;
+}
+
+struct bval *bval_str(const char *s)
+{
+	return s ? bval_strn(s, strlen(s)) : NULL;
+}
+
+struct bval *bval_int(long long i)
+{
+	struct bval *v = node(BVAL_INT);
+	if (v)
+		v->i = i;
+	return v;
+}
+
+struct bval *bval_vfmt(const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	if (n < 0)
+		return NULL;
+	struct bval *v = node(BVAL_STR);
+	if (!v) {
+		free(s);
+		return NULL;
+	}
+	v->s = s;
+	v->len = (size_t)n;
+	return v;
+}
+
+struct bval *bval_fmt(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct bval *v = bval_vfmt(fmt, ap);
+	va_end(ap);
+	return v;
+}
+
+void bval_free(struct bval *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		free(v->ent[i].key);
+		bval_free(v->ent[i].v);
+	}
+	free(v->ent);
+	free(v->s);
+	free(v);
+}
+
+/* Appends (key, v); key is already an allocated copy or NULL. On failure
+ * frees both and returns NULL. */
+static struct bval *append(struct bval *c, char *key, struct bval *v)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4;
+		struct bval_ent *e = realloc(c->ent, cap * sizeof(*e));
+		if (!e) {
+			free(key);
+			bval_free(v);
+			return NULL;
+		}
+		c->ent = e;
+		c->cap = cap;
+	}
+	c->ent[c->n].key = key;
+	c->ent[c->n].v = v;
+	c->n++;
+	return v;
+}
+
+struct bval *bval_dict_add(struct bval *dict, const char *key, struct bval *v)
+{
+	if (!v)
+		return NULL;
+	if (!dict || dict->type != BVAL_DICT || !key) {
+		bval_free(v);
+		return NULL;
+	}
+	char *k = strdup(key);
+	if (!k) {
+		bval_free(v);
+		return NULL;
+	}
+	return append(dict, k, v);
+}
+
+struct bval *bval_dict_add_str(struct bval *dict, const char *key, const char *s)
+{
+	return bval_dict_add(dict, key, bval_str(s));
+}
+
+struct bval *bval_dict_add_int(struct bval *dict, const char *key, long long i)
+{
+	return bval_dict_add(dict, key, bval_int(i));
+}
+
+struct bval *bval_list_add(struct bval *list, struct bval *v)
+{
+	if (!v)
+		return NULL;
+	if (!list || list->type != BVAL_LIST) {
+		bval_free(v);
+		return NULL;
+	}
+	return append(list, NULL, v);
+}
+
+/* ---- lookup ----------------------------------------------------------- */
+
+const struct bval *bval_get(const struct bval *dict, const char *key)
+{
+	if (!dict || dict->type != BVAL_DICT || !key)
+		return NULL;
+	for (size_t i = 0; i < dict->n; i++)
+		if (strcmp(dict->ent[i].key, key) == 0)
+			return dict->ent[i].v;
+	return NULL;
+}
+
+static int fold(unsigned char c)
+{
+	if (c == '-' || c == '_')
+		return ' ';
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A' + 'a';
+	return c;
+}
+
+bool bval_key_loose_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		if (fold((unsigned char)*a) != fold((unsigned char)*b))
+			return false;
+		if (!*a)
+			return true;
+	}
+}
+
+const struct bval *bval_get_loose(const struct bval *dict, const char *key)
+{
+	if (!dict || dict->type != BVAL_DICT || !key)
+		return NULL;
+	for (size_t i = 0; i < dict->n; i++)
+		if (bval_key_loose_eq(dict->ent[i].key, key))
+			return dict->ent[i].v;
+	return NULL;
+}
+
+size_t bval_count(const struct bval *v)
+{
+	return v && (v->type == BVAL_LIST || v->type == BVAL_DICT) ? v->n : 0;
+}
+
+const struct bval *bval_at(const struct bval *list, size_t i)
+{
+	return list && list->type == BVAL_LIST && i < list->n ? list->ent[i].v : NULL;
+}
+
+const char *bval_key_at(const struct bval *dict, size_t i)
+{
+	return dict && dict->type == BVAL_DICT && i < dict->n ? dict->ent[i].key : NULL;
+}
+
+const struct bval *bval_val_at(const struct bval *dict, size_t i)
+{
+	return dict && dict->type == BVAL_DICT && i < dict->n ? dict->ent[i].v : NULL;
+}
+
+const char *bval_as_str(const struct bval *v, size_t *len)
+{
+	if (!v || v->type != BVAL_STR)
+		return NULL;
+	if (len)
+		*len = v->len;
+	return v->s;
+}
+
+int bval_as_int(const struct bval *v, long long *out)
+{
+	if (!v)
+		return -EINVAL;
+	if (v->type == BVAL_INT) {
+		*out = v->i;
+		return 0;
+	}
+	if (v->type != BVAL_STR)
+		return -EINVAL;
+	const char *p = v->s, *end = v->s + v->len;
+	bool neg = false;
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	if (p == end)
+		return -EINVAL;
+	/* Accumulate negatively: -LLONG_MIN does not fit. */
+	long long acc = 0;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		int d = *p - '0';
+		if (acc < (LLONG_MIN + d) / 10)
+			return -EINVAL;
+		acc = acc * 10 - d;
+	}
+	if (!neg) {
+		if (acc == LLONG_MIN)
+			return -EINVAL;
+		acc = -acc;
+	}
+	*out = acc;
+	return 0;
+}
+
+/* ---- bencode decoding ------------------------------------------------- */
+
+struct dec {
+	const char *p, *end;
+	size_t items;
+};
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* <len>: with len canonical and at most BVAL_MAX_STR, then the bytes. */
+static int dec_string(struct dec *d, const char **s, size_t *n)
+{
+	const char *p = d->p;
+	size_t v = 0;
+	if (p == d->end)
+		return -EAGAIN;
+	if (!is_digit(*p))
+		return -EINVAL;
+	if (*p == '0') {
+		p++;
+	} else {
+		for (; p < d->end && is_digit(*p); p++) {
+			v = v * 10 + (size_t)(*p - '0');
+			if (v > BVAL_MAX_STR)
+				return -E2BIG;
+		}
+	}
+	if (p == d->end)
+		return -EAGAIN;
+	if (*p != ':')
+		return -EINVAL;
+	p++;
+	if ((size_t)(d->end - p) < v)
+		return -EAGAIN;
+	*s = p;
+	*n = v;
+	d->p = p + v;
+	return 0;
+}
+
+/* i<canonical integer>e, d->p at the 'i'. */
+static int dec_int(struct dec *d, long long *out)
+{
+	const char *p = d->p + 1;
+	bool neg = false;
+	if (p == d->end)
+		return -EAGAIN;
+	if (*p == '-') {
+		neg = true;
+		p++;
+		if (p == d->end)
+			return -EAGAIN;
+	}
+	if (!is_digit(*p))
+		return -EINVAL;
+	long long acc = 0;
+	if (*p == '0') {
+		if (neg)
+			return -EINVAL;             /* "-0" */
+		p++;
+	} else {
+		for (; p < d->end && is_digit(*p); p++) {
+			int dg = *p - '0';
+			if (acc < (LLONG_MIN + dg) / 10)
+				return -EINVAL;     /* does not fit */
+			acc = acc * 10 - dg;
+		}
+	}
+	if (p == d->end)
+		return -EAGAIN;
+	if (*p != 'e')
+		return -EINVAL;
+	if (!neg) {
+		if (acc == LLONG_MIN)
+			return -EINVAL;
+		acc = -acc;
+	}
+	d->p = p + 1;
+	*out = acc;
+	return 0;
+}
+
+static int dec_value(struct dec *d, int depth, struct bval **out)
+{
+	if (d->p == d->end)
+		return -EAGAIN;
+	if (++d->items > BVAL_MAX_ITEMS)
+		return -E2BIG;
+
+	char c = *d->p;
+	if (c == 'i') {
+		long long i;
+		int r = dec_int(d, &i);
+		if (r < 0)
+			return r;
+		return (*out = bval_int(i)) ? 0 : -ENOMEM;
+	}
+	if (is_digit(c)) {
+		const char *s;
+		size_t n;
+		int r = dec_string(d, &s, &n);
+		if (r < 0)
+			return r;
+		return (*out = bval_strn(s, n)) ? 0 : -ENOMEM;
+	}
+	if (c != 'l' && c != 'd')
+		return -EINVAL;
+	if (depth >= BVAL_MAX_DEPTH)
+		return -E2BIG;
+
+	struct bval *v = node(c == 'l' ? BVAL_LIST : BVAL_DICT);
+	if (!v)
+		return -ENOMEM;
+	d->p++;
+	int r;
+	for (;;) {
+		if (d->p == d->end) {
+			r = -EAGAIN;
+			break;
+		}
+		if (*d->p == 'e') {
+			d->p++;
+			*out = v;
+			return 0;
+		}
+		char *key = NULL;
+		if (v->type == BVAL_DICT) {
+			const char *ks;
+			size_t kn;
+			r = dec_string(d, &ks, &kn);
+			if (r < 0)
+				break;
+			key = strndup(ks, kn);
+			if (!key) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+		struct bval *item = NULL;
+		r = dec_value(d, depth + 1, &item);
+		if (r < 0) {
+			free(key);
+			break;
+		}
+		if (!append(v, key, item)) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	bval_free(v);
+	return r;
+}
+
+int bencode_decode(const char *buf, size_t len, struct bval **out, size_t *used)
+{
+	if (!buf && len)
+		return -EINVAL;
+	struct dec d = { .p = buf, .end = buf + len };
+	struct bval *v = NULL;
+	int r = dec_value(&d, 0, &v);
+	if (r < 0)
+		return r;
+	*out = v;
+	if (used)
+		*used = (size_t)(d.p - buf);
+	return 0;
+}
+
+/* ---- bencode encoding ------------------------------------------------- */
+
+static void enc_str(struct rg_buf *out, const char *s, size_t n)
+{
+	buf_printf(out, "%zu:", n);
+	buf_append(out, s, n);
+}
+
+void bencode_encode(const struct bval *v, struct rg_buf *out)
+{
+	if (!v) {
+		buf_puts(out, "0:");     /* keeps the output well-formed */
+		return;
+	}
+	switch (v->type) {
+	case BVAL_STR:
+		enc_str(out, v->s, v->len);
+		break;
+	case BVAL_INT:
+		buf_printf(out, "i%llde", v->i);
+		break;
+	case BVAL_LIST:
+	case BVAL_DICT:
+		buf_putc(out, v->type == BVAL_LIST ? 'l' : 'd');
+		for (size_t i = 0; i < v->n; i++) {
+			if (v->ent[i].key)
+				enc_str(out, v->ent[i].key, strlen(v->ent[i].key));
+			bencode_encode(v->ent[i].v, out);
+		}
+		buf_putc(out, 'e');
+		break;
+	}
+}
