@@ -1,1 +1,434 @@
-/* control.c - placeholder, being written */
+/* control.c - ng over UDP and over a UNIX stream socket; see control.h.
+ *
+ * UDP: "<cookie> <body>". A request without a cookie has nowhere to be
+ * routed and is dropped (counted). A request from outside --ng-allow is
+ * dropped (counted). Replies are cached by (source, cookie) for 60 s, so a
+ * retransmission gets the same bytes and never runs the command twice;
+ * commands run to completion on this thread, so a duplicate cannot overtake
+ * its original.
+ * UNIX: the body may be bare or carry a cookie (then echoed). The end of a
+ * request is found by decoding it: a valid prefix waits for more bytes. The
+ * reply goes out in one write (Kamailio reads once) and the connection is
+ * closed.
+ * Bodies starting with '{' are JSON and are answered in JSON.
+ */
+#include "control.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bencode.h"
+#include "buf.h"
+#include "commands.h"
+#include "log.h"
+#include "ng.h"
+#include "replycache.h"
+
+#define UDP_MAX 65536
+#define REPLY_TTL_MS 60000
+
+static void encode_reply(const struct bval *r, bool json, struct rg_buf *out)
+{
+	if (json)
+		json_encode(r, out);
+	else
+		bencode_encode(r, out);
+}
+
+static void error_reply(const char *reason, bool json, struct rg_buf *out)
+{
+	struct bval *r = commands_error(reason);
+	if (r)
+		encode_reply(r, json, out);
+	bval_free(r);
+}
+
+void control_run_request(struct rg_daemon *d, const char *body, size_t len, struct rg_buf *out)
+{
+	bool json = len && body[0] == '{';
+	struct bval *req = NULL;
+	size_t used = 0;
+	int rc = json ? json_decode(body, len, &req, &used) : bencode_decode(body, len, &req, &used);
+	if (rc == 0 && used != len) {
+		/* trailing whitespace after a JSON body is harmless */
+		size_t i = used;
+		while (json && i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' || body[i] == '\t'))
+			i++;
+		if (i != len)
+			rc = -EINVAL;
+	}
+	if (rc < 0) {
+		bval_free(req);
+		d->stats.ng_malformed++;
+		error_reply(rc == -EAGAIN ? "Failed to parse request: truncated"
+			    : rc == -E2BIG ? "Failed to parse request: too large or too deeply nested"
+			    : json ? "Failed to parse request: invalid JSON"
+			    : "Failed to parse request: invalid bencode", json, out);
+		return;
+	}
+	struct bval *reply = commands_handle(d, req);
+	if (reply)
+		encode_reply(reply, json, out);
+	else
+		error_reply("Out of memory", json, out);
+	bval_free(reply);
+	bval_free(req);
+}
+
+/* ---- UDP ------------------------------------------------------------------ */
+
+static char udp_buf[UDP_MAX];
+
+static void udp_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
+{
+	(void)h;
+	(void)size;
+	b->base = udp_buf;
+	b->len = sizeof(udp_buf);
+}
+
+static bool source_allowed(const struct rg_daemon *d, const union rg_addr *src)
+{
+	const char *list = d->cfg.ng_allow;
+	if (!list || !list[0])
+		return true;
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s", list);
+	char *save = NULL;
+	for (char *tok = strtok_r(tmp, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+		if (!strcmp(tok, "any") || addr_in_cidr(src, tok))
+			return true;
+	return false;
+}
+
+static void udp_send(struct rg_daemon *d, const union rg_addr *to, const char *p, size_t n)
+{
+	uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+	int r = uv_udp_try_send(&d->ng_udp, &b, 1, &to->sa);
+	if (r < 0)
+		LOG_RL(LOG_WARNING, "control", NULL, "cannot send UDP reply: %s", uv_strerror(r));
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+		     const struct sockaddr *from, unsigned flags)
+{
+	struct rg_daemon *d = h->data;
+	if (nread <= 0 || !from)
+		return;
+	union rg_addr src;
+	memset(&src, 0, sizeof(src));
+	memcpy(&src, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						       : sizeof(struct sockaddr_in));
+	if ((flags & UV_UDP_PARTIAL) || !source_allowed(d, &src)) {
+		d->stats.ng_dropped++;
+		LOG_RL(LOG_NOTICE, "control", NULL, "dropped UDP control packet (%s)",
+		       (flags & UV_UDP_PARTIAL) ? "too large" : "source not in --ng-allow");
+		return;
+	}
+	struct ng_frame f;
+	if (ng_frame_split(buf->base, (size_t)nread, &f) < 0 || !f.cookie || !f.cookie_len) {
+		d->stats.ng_dropped++;
+		LOG_RL(LOG_NOTICE, "control", NULL, "dropped UDP control packet without a cookie");
+		return;
+	}
+	uint64_t now = rg_now_ms();
+	size_t rlen;
+	const char *cached = replycache_get(d->replies, &src, f.cookie, f.cookie_len, &rlen);
+	if (cached) {
+		d->stats.ng_duplicates++;
+		udp_send(d, &src, cached, rlen);
+		return;
+	}
+	struct rg_buf out;
+	buf_init(&out);
+	buf_append(&out, f.cookie, f.cookie_len);
+	buf_putc(&out, ' ');
+	if ((size_t)nread > (size_t)d->cfg.max_request)
+		error_reply("Request too large", f.enc == NG_ENC_JSON, &out);
+	else
+		control_run_request(d, f.body, f.body_len, &out);
+	if (buf_ok(&out)) {
+		udp_send(d, &src, out.data, out.len);
+		replycache_put(d->replies, &src, f.cookie, f.cookie_len, out.data, out.len, now);
+	}
+	buf_free(&out);
+}
+
+/* ---- UNIX stream ------------------------------------------------------- */
+
+struct unix_conn {
+	uv_pipe_t pipe;
+	struct rg_daemon *d;
+	struct rg_buf in;
+	bool done;
+};
+
+static void conn_closed(uv_handle_t *h)
+{
+	struct unix_conn *c = h->data;
+	buf_free(&c->in);
+	free(c);
+}
+
+static void conn_close(struct unix_conn *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->pipe))
+		uv_close((uv_handle_t *)&c->pipe, conn_closed);
+}
+
+struct write_req {
+	uv_write_t req;
+	struct unix_conn *c;
+	char *data;
+};
+
+static void write_done(uv_write_t *w, int status)
+{
+	struct write_req *wr = (struct write_req *)w;
+	(void)status;
+	conn_close(wr->c);
+	free(wr->data);
+	free(wr);
+}
+
+/* One write when the socket takes it (it always does for our sizes);
+ * otherwise the rest is queued and the connection closes after it. */
+static void conn_reply(struct unix_conn *c, struct rg_buf *out)
+{
+	c->done = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	uv_buf_t b = uv_buf_init(out->data, (unsigned)out->len);
+	int n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
+	if (n == (int)out->len || (n < 0 && n != UV_EAGAIN)) {
+		conn_close(c);
+		return;
+	}
+	size_t off = n > 0 ? (size_t)n : 0;
+	struct write_req *wr = calloc(1, sizeof(*wr));
+	char *rest = wr ? malloc(out->len - off) : NULL;
+	if (!rest) {
+		free(wr);
+		conn_close(c);
+		return;
+	}
+	memcpy(rest, out->data + off, out->len - off);
+	wr->c = c;
+	wr->data = rest;
+	b = uv_buf_init(rest, (unsigned)(out->len - off));
+	if (uv_write(&wr->req, (uv_stream_t *)&c->pipe, &b, 1, write_done) < 0) {
+		free(rest);
+		free(wr);
+		conn_close(c);
+	}
+}
+
+/* Looks for one whole request in c->in; replies when there is one. */
+static void conn_try(struct unix_conn *c, bool eof)
+{
+	struct rg_daemon *d = c->d;
+	const char *p = c->in.data;
+	size_t n = c->in.len;
+	struct rg_buf out;
+	buf_init(&out);
+	if (n > (size_t)d->cfg.max_request) {
+		d->stats.ng_malformed++;
+		error_reply("Request too large", false, &out);
+		conn_reply(c, &out);
+		buf_free(&out);
+		return;
+	}
+	const char *body = p;
+	size_t blen = n;
+	if (n && p[0] != 'd' && p[0] != '{') {
+		/* "<cookie> <body>": echo the cookie */
+		const char *sp = memchr(p, ' ', n < 256 ? n : 256);
+		if (!sp) {
+			if (n < 256 && !eof)
+				return;
+			d->stats.ng_malformed++;
+			error_reply("Failed to parse request: not bencode, JSON or cookie + body", false, &out);
+			conn_reply(c, &out);
+			buf_free(&out);
+			return;
+		}
+		body = sp + 1;
+		blen = n - (size_t)(body - p);
+		buf_append(&out, p, (size_t)(body - p));
+	}
+	if (!blen && !eof) {
+		buf_free(&out);
+		return;
+	}
+	/* wait while the body is a valid prefix */
+	struct bval *tmp = NULL;
+	size_t used = 0;
+	int rc = blen && body[0] == '{' ? json_decode(body, blen, &tmp, &used)
+					: bencode_decode(body, blen, &tmp, &used);
+	bval_free(tmp);
+	if (rc == -EAGAIN && !eof) {
+		buf_free(&out);
+		return;
+	}
+	if (rc == 0)
+		blen = used;
+	control_run_request(d, body, blen, &out);
+	conn_reply(c, &out);
+	buf_free(&out);
+}
+
+static void conn_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
+{
+	struct unix_conn *c = h->data;
+	(void)size;
+	size_t want = 16384;
+	if (c->in.cap - c->in.len < want + 1) {
+		size_t len = c->in.len;
+		char *np = realloc(c->in.data, len + want + 1);
+		if (!np) {
+			b->base = NULL;
+			b->len = 0;
+			return;
+		}
+		c->in.data = np;
+		c->in.cap = len + want + 1;
+	}
+	b->base = c->in.data + c->in.len;
+	b->len = c->in.cap - c->in.len - 1;
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct unix_conn *c = s->data;
+	(void)b;
+	if (c->done)
+		return;
+	if (nread > 0) {
+		c->in.len += (size_t)nread;
+		c->in.data[c->in.len] = '\0';
+		conn_try(c, false);
+	} else if (nread == UV_EOF) {
+		if (c->in.len)
+			conn_try(c, true);
+		else
+			conn_close(c);
+	} else if (nread < 0) {
+		conn_close(c);
+	}
+}
+
+static void unix_accept(uv_stream_t *server, int status)
+{
+	struct rg_daemon *d = server->data;
+	if (status < 0)
+		return;
+	struct unix_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->d = d;
+	buf_init(&c->in);
+	uv_pipe_init(d->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
+		conn_close(c);
+		return;
+	}
+	uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read);
+}
+
+/* ---- open/close ---------------------------------------------------------- */
+
+static int open_udp(struct rg_daemon *d)
+{
+	union rg_addr a;
+	if (addr_parse_hostport(&a, d->cfg.listen_ng, 22222) < 0) {
+		LOG(LOG_ERR, "control", "--listen-ng: '%s' is not IP:PORT", d->cfg.listen_ng);
+		return -EINVAL;
+	}
+	uv_udp_init(d->loop, &d->ng_udp);
+	d->ng_udp.data = d;
+	d->have_udp = true;
+	int r = uv_udp_bind(&d->ng_udp, &a.sa, 0);
+	if (r == 0)
+		r = uv_udp_recv_start(&d->ng_udp, udp_alloc, udp_recv);
+	if (r < 0) {
+		LOG(LOG_ERR, "control", "cannot listen for ng on UDP %s: %s", d->cfg.listen_ng, uv_strerror(r));
+		return r;
+	}
+	LOG(LOG_INFO, "control", "ng over UDP on %s", d->cfg.listen_ng);
+	return 0;
+}
+
+static int mkdir_for(const char *path)
+{
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int open_unix(struct rg_daemon *d)
+{
+	const char *path = d->cfg.listen_unix;
+	struct stat st;
+	int r = mkdir_for(path);
+	if (r < 0) {
+		LOG(LOG_ERR, "control", "cannot create the directory of %s: %s", path, strerror(-r));
+		return r;
+	}
+	/* a socket left by a previous run is ours to replace; anything else is not */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			LOG(LOG_ERR, "control", "%s exists and is not a socket", path);
+			return -EEXIST;
+		}
+		unlink(path);
+	}
+	uv_pipe_init(d->loop, &d->ng_unix, 0);
+	d->ng_unix.data = d;
+	d->have_unix = true;
+	mode_t old = umask(0777 & ~(mode_t)d->cfg.unix_mode);
+	r = uv_pipe_bind(&d->ng_unix, path);
+	umask(old);
+	if (r == 0)
+		r = chmod(path, (mode_t)d->cfg.unix_mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&d->ng_unix, 128, unix_accept);
+	if (r < 0) {
+		LOG(LOG_ERR, "control", "cannot listen on UNIX socket %s: %s", path, uv_strerror(r));
+		return r;
+	}
+	LOG(LOG_INFO, "control", "ng over UNIX socket %s (mode %04o)", path, d->cfg.unix_mode);
+	return 0;
+}
+
+int control_open(struct rg_daemon *d)
+{
+	int r = replycache_new(&d->replies, REPLY_TTL_MS, 200000);
+	if (r < 0)
+		return r;
+	if (d->cfg.listen_ng[0] && (r = open_udp(d)) < 0)
+		return r;
+	if (d->cfg.listen_unix[0] && (r = open_unix(d)) < 0)
+		return r;
+	if (!d->cfg.listen_ng[0] && !d->cfg.listen_unix[0])
+		LOG(LOG_WARNING, "control", "no control socket: nothing can set up calls");
+	return 0;
+}
+
+void control_close(struct rg_daemon *d)
+{
+	if (d->have_udp && !uv_is_closing((uv_handle_t *)&d->ng_udp))
+		uv_close((uv_handle_t *)&d->ng_udp, NULL);
+	if (d->have_unix && !uv_is_closing((uv_handle_t *)&d->ng_unix)) {
+		uv_close((uv_handle_t *)&d->ng_unix, NULL);
+		unlink(d->cfg.listen_unix);
+	}
+}

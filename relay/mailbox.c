@@ -1,1 +1,40 @@
-/* mailbox.c - placeholder, being written */
+/* mailbox.c - see mailbox.h. */
+#include "mailbox.h"
+
+static void drain(uv_async_t *a)
+{
+	struct mailbox *mb = a->data;
+	struct cds_wfcq_head h;
+	struct cds_wfcq_tail t;
+	struct cds_wfcq_node *node, *next;
+
+	cds_wfcq_init(&h, &t);
+	/* Single consumer: splicing needs no mutual exclusion beyond that. */
+	if (__cds_wfcq_splice_blocking(&h, &t, &mb->head, &mb->tail) == CDS_WFCQ_RET_SRC_EMPTY)
+		return;
+	__cds_wfcq_for_each_blocking_safe(&h, &t, node, next) {
+		struct mbox_msg *m = caa_container_of(node, struct mbox_msg, node);
+		m->fn(m, mb->owner);
+	}
+}
+
+int mailbox_init(struct mailbox *mb, uv_loop_t *loop, void *owner)
+{
+	cds_wfcq_init(&mb->head, &mb->tail);
+	mb->owner = owner;
+	mb->async.data = mb;
+	return uv_async_init(loop, &mb->async, drain);
+}
+
+void mailbox_post(struct mailbox *mb, struct mbox_msg *m)
+{
+	cds_wfcq_node_init(&m->node);
+	cds_wfcq_enqueue(&mb->head, &mb->tail, &m->node);
+	uv_async_send(&mb->async);
+}
+
+void mailbox_close(struct mailbox *mb)
+{
+	drain(&mb->async);
+	uv_close((uv_handle_t *)&mb->async, NULL);
+}

@@ -1,1 +1,142 @@
-/* replycache.c - placeholder, being written */
+/* replycache.c - see replycache.h.
+ *
+ * A chained hash table for lookup plus a FIFO list in insertion order,
+ * which is also expiry order since every entry has the same lifetime.
+ */
+#include "replycache.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct entry {
+	struct entry *hnext;           /* hash chain */
+	struct entry *older, *newer;   /* FIFO */
+	uint64_t expires;
+	union rg_addr src;
+	size_t cookie_len, reply_len;
+	uint32_t hash;
+	char data[];                   /* cookie then reply */
+};
+
+struct replycache {
+	struct entry **buckets;
+	size_t nbuckets, count, max;
+	unsigned ttl;
+	struct entry *oldest, *newest;
+};
+
+static uint32_t hash_of(const union rg_addr *src, const char *cookie, size_t len)
+{
+	uint32_t h = 2166136261u;
+	socklen_t n = addr_len(src);
+	/* hash the family, port and address bytes, not padding */
+	union rg_addr a;
+	memset(&a, 0, sizeof(a));
+	memcpy(&a, src, n);
+	if (a.sa.sa_family == AF_INET6) {
+		a.in6.sin6_flowinfo = 0;
+	}
+	const uint8_t *p = (const uint8_t *)&a;
+	for (socklen_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)cookie[i]) * 16777619u;
+	return h;
+}
+
+int replycache_new(struct replycache **out, unsigned ttl_ms, size_t max_entries)
+{
+	struct replycache *rc = calloc(1, sizeof(*rc));
+	if (!rc)
+		return -ENOMEM;
+	rc->nbuckets = 4096;
+	rc->buckets = calloc(rc->nbuckets, sizeof(*rc->buckets));
+	if (!rc->buckets) {
+		free(rc);
+		return -ENOMEM;
+	}
+	rc->ttl = ttl_ms;
+	rc->max = max_entries ? max_entries : 1;
+	*out = rc;
+	return 0;
+}
+
+static void unlink_entry(struct replycache *rc, struct entry *e)
+{
+	struct entry **pp = &rc->buckets[e->hash % rc->nbuckets];
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		rc->oldest = e->newer;
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		rc->newest = e->older;
+	rc->count--;
+	free(e);
+}
+
+void replycache_free(struct replycache *rc)
+{
+	if (!rc)
+		return;
+	while (rc->oldest)
+		unlink_entry(rc, rc->oldest);
+	free(rc->buckets);
+	free(rc);
+}
+
+const char *replycache_get(struct replycache *rc, const union rg_addr *src,
+			   const char *cookie, size_t cookie_len, size_t *reply_len)
+{
+	uint32_t h = hash_of(src, cookie, cookie_len);
+	for (struct entry *e = rc->buckets[h % rc->nbuckets]; e; e = e->hnext)
+		if (e->hash == h && e->cookie_len == cookie_len && addr_equal(&e->src, src) &&
+		    memcmp(e->data, cookie, cookie_len) == 0) {
+			*reply_len = e->reply_len;
+			return e->data + cookie_len;
+		}
+	return NULL;
+}
+
+int replycache_put(struct replycache *rc, const union rg_addr *src, const char *cookie,
+		   size_t cookie_len, const char *reply, size_t reply_len, uint64_t now_ms)
+{
+	struct entry *e = malloc(sizeof(*e) + cookie_len + reply_len);
+	if (!e)
+		return -ENOMEM;
+	while (rc->count >= rc->max)
+		unlink_entry(rc, rc->oldest);
+	memset(e, 0, sizeof(*e));
+	memcpy(&e->src, src, addr_len(src));
+	e->cookie_len = cookie_len;
+	e->reply_len = reply_len;
+	e->expires = now_ms + rc->ttl;
+	e->hash = hash_of(src, cookie, cookie_len);
+	memcpy(e->data, cookie, cookie_len);
+	memcpy(e->data + cookie_len, reply, reply_len);
+	struct entry **b = &rc->buckets[e->hash % rc->nbuckets];
+	e->hnext = *b;
+	*b = e;
+	e->older = rc->newest;
+	if (rc->newest)
+		rc->newest->newer = e;
+	else
+		rc->oldest = e;
+	rc->newest = e;
+	rc->count++;
+	return 0;
+}
+
+void replycache_expire(struct replycache *rc, uint64_t now_ms)
+{
+	while (rc->oldest && rc->oldest->expires <= now_ms)
+		unlink_entry(rc, rc->oldest);
+}
+
+size_t replycache_count(const struct replycache *rc) { return rc->count; }

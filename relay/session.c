@@ -1,1 +1,54 @@
-/* session.c - placeholder, being written */
+/* session.c - msession lifetime; see session.h. */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct msession *msession_new(const char *call_id, int nmedia)
+{
+	struct msession *ms = calloc(1, sizeof(*ms));
+	if (!ms)
+		return NULL;
+	ms->st = calloc((size_t)nmedia * 4, sizeof(*ms->st));
+	ms->call_id = strdup(call_id);
+	if (!ms->st || !ms->call_id) {
+		free(ms->st);
+		free(ms->call_id);
+		free(ms);
+		return NULL;
+	}
+	atomic_init(&ms->refs, 1);
+	ms->nmedia = nmedia;
+	for (int l = 0; l < 2; l++)
+		for (int m = 0; m < nmedia; m++)
+			for (int c = 0; c < 2; c++) {
+				struct mstream *s = msession_stream(ms, l, m, c);
+				s->ms = ms;
+				s->fd = -1;
+				s->leg = (uint8_t)l;
+				s->media = (uint8_t)m;
+				s->comp = (uint8_t)c;
+			}
+	return ms;
+}
+
+void msession_ref(struct msession *ms) { atomic_fetch_add(&ms->refs, 1); }
+
+void msession_unref(struct msession *ms)
+{
+	if (atomic_fetch_sub(&ms->refs, 1) != 1)
+		return;
+	free(ms->st);
+	free(ms->call_id);
+	free(ms);
+}
+
+void msession_close_fds(struct msession *ms)
+{
+	for (int i = 0; i < ms->nmedia * 4; i++)
+		if (ms->st[i].fd >= 0) {
+			close(ms->st[i].fd);
+			ms->st[i].fd = -1;
+		}
+}

@@ -1,1 +1,218 @@
-/* worker.c - placeholder, being written */
+/* worker.c - media worker threads and their mailbox messages; see worker.h.
+ *
+ * Messages are allocated by the poster (control path) and freed here after
+ * they ran; the packet path itself (stream.c) never allocates.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "session.h"
+
+struct msg_sess {
+	struct mbox_msg m;
+	struct msession *ms;
+};
+
+struct msg_update {
+	struct mbox_msg m;
+	struct msession *ms;
+	int leg, nmedia;
+	struct leg_media_addr a[];
+};
+
+static void on_add(struct mbox_msg *mm, void *owner)
+{
+	struct worker *w = owner;
+	struct msg_sess *msg = (struct msg_sess *)mm;
+	struct msession *ms = msg->ms;
+	free(msg);
+	ms->w = w;
+	for (int i = 0; i < ms->nmedia * 4; i++) {
+		struct mstream *s = &ms->st[i];
+		if (s->fd < 0)
+			continue;
+		int r = uv_poll_init(&w->loop, &s->poll, s->fd);
+		if (r == 0) {
+			s->poll.data = s;
+			r = uv_poll_start(&s->poll, UV_READABLE, stream_on_readable);
+			s->active = true;
+		}
+		if (r < 0)
+			LOGC(LOG_ERR, "worker", ms->call_id, "cannot watch port %u: %s",
+			     s->port, uv_strerror(r));
+	}
+	atomic_fetch_add_explicit(&w->stats.sessions, 1, memory_order_relaxed);
+}
+
+static void on_update(struct mbox_msg *mm, void *owner)
+{
+	struct msg_update *u = (struct msg_update *)mm;
+	struct msession *ms = u->ms;
+	for (int m = 0; m < u->nmedia && m < ms->nmedia; m++) {
+		struct mstream *rtp = msession_stream(ms, u->leg, m, COMP_RTP);
+		struct mstream *rtcp = msession_stream(ms, u->leg, m, COMP_RTCP);
+		const struct leg_media_addr *a = &u->a[m];
+		if (!addr_equal(&rtp->expect, &a->rtp))
+			rtp->latch = LATCH_NONE;
+		if (!addr_equal(&rtcp->expect, &a->rtcp))
+			rtcp->latch = LATCH_NONE;
+		rtp->expect = a->rtp;
+		rtcp->expect = a->rtcp;
+		rtp->mux = a->mux;
+		rtp->strict = rtcp->strict = a->strict;
+	}
+	msession_unref(ms);
+	free(u);
+	(void)owner;
+}
+
+static void on_stream_closed(uv_handle_t *h)
+{
+	struct mstream *s = h->data;
+	struct msession *ms = s->ms;
+	close(s->fd);
+	s->fd = -1;
+	if (--ms->closing == 0) {
+		atomic_fetch_sub_explicit(&ms->w->stats.sessions, 1, memory_order_relaxed);
+		msession_unref(ms);
+	}
+}
+
+static void on_del(struct mbox_msg *mm, void *owner)
+{
+	struct msg_sess *msg = (struct msg_sess *)mm;
+	struct msession *ms = msg->ms;
+	free(msg);
+	(void)owner;
+	ms->closing = 1;   /* held until every handle is asked to close */
+	for (int i = 0; i < ms->nmedia * 4; i++) {
+		struct mstream *s = &ms->st[i];
+		if (s->fd < 0)
+			continue;
+		if (s->active) {
+			ms->closing++;
+			s->active = false;
+			uv_close((uv_handle_t *)&s->poll, on_stream_closed);
+		} else {
+			close(s->fd);
+			s->fd = -1;
+		}
+	}
+	/* the session reference of this message */
+	msession_unref(ms);
+	if (--ms->closing == 0) {
+		atomic_fetch_sub_explicit(&ms->w->stats.sessions, 1, memory_order_relaxed);
+		msession_unref(ms);
+	}
+}
+
+static void on_stop(struct mbox_msg *mm, void *owner)
+{
+	struct worker *w = owner;
+	free(mm);
+	uv_timer_stop(&w->tick);
+	uv_close((uv_handle_t *)&w->tick, NULL);
+	mailbox_close(&w->mbox);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	struct worker *w = t->data;
+	uint64_t idle = uv_metrics_idle_time(&w->loop);
+	uint64_t run = uv_hrtime() - w->started_ns;
+	atomic_store_explicit(&w->stats.idle_ns, idle, memory_order_relaxed);
+	atomic_store_explicit(&w->stats.run_ns, run, memory_order_relaxed);
+}
+
+static void thread_main(void *arg)
+{
+	struct worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&w->loop);
+}
+
+int worker_start(struct worker *w, int idx)
+{
+	memset(w, 0, sizeof(*w));
+	w->idx = idx;
+	int r = uv_loop_init(&w->loop);
+	if (r < 0)
+		return r;
+	uv_loop_configure(&w->loop, UV_METRICS_IDLE_TIME);
+	w->started_ns = uv_hrtime();
+	r = mailbox_init(&w->mbox, &w->loop, w);
+	if (r < 0)
+		return r;
+	uv_timer_init(&w->loop, &w->tick);
+	w->tick.data = w;
+	uv_timer_start(&w->tick, on_tick, 1000, 1000);
+	for (int i = 0; i < WORKER_BATCH; i++) {
+		w->riov[i].iov_base = w->rbuf[i];
+		w->riov[i].iov_len = WORKER_PKT_MAX;
+		w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
+		w->rmsg[i].msg_hdr.msg_iovlen = 1;
+		w->rmsg[i].msg_hdr.msg_name = &w->rsrc[i];
+		w->smsg[i].msg_hdr.msg_iov = &w->siov[i];
+		w->smsg[i].msg_hdr.msg_iovlen = 1;
+		w->smsg[i].msg_hdr.msg_name = &w->sdst[i];
+	}
+	return uv_thread_create(&w->thread, thread_main, w);
+}
+
+void worker_stop(struct worker *w)
+{
+	struct mbox_msg *m = calloc(1, sizeof(*m));
+	if (!m)
+		abort();
+	m->fn = on_stop;
+	mailbox_post(&w->mbox, m);
+	uv_thread_join(&w->thread);
+}
+
+static int post_sess(struct worker *w, struct msession *ms,
+		     void (*fn)(struct mbox_msg *, void *))
+{
+	struct msg_sess *m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->m.fn = fn;
+	m->ms = ms;
+	mailbox_post(&w->mbox, &m->m);
+	return 0;
+}
+
+int worker_post_add(struct worker *w, struct msession *ms)
+{
+	ms->w = w;
+	return post_sess(w, ms, on_add);
+}
+
+int worker_post_del(struct worker *w, struct msession *ms)
+{
+	msession_ref(ms);   /* the message's own reference */
+	int r = post_sess(w, ms, on_del);
+	if (r < 0)
+		msession_unref(ms);
+	return r;
+}
+
+int worker_post_update(struct worker *w, struct msession *ms, int leg,
+		       const struct leg_media_addr *a, int nmedia)
+{
+	struct msg_update *u = calloc(1, sizeof(*u) + (size_t)nmedia * sizeof(*a));
+	if (!u)
+		return -ENOMEM;
+	u->m.fn = on_update;
+	msession_ref(ms);
+	u->ms = ms;
+	u->leg = leg;
+	u->nmedia = nmedia;
+	memcpy(u->a, a, (size_t)nmedia * sizeof(*a));
+	mailbox_post(&w->mbox, &u->m);
+	return 0;
+}

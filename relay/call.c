@@ -1,0 +1,182 @@
+/* call.c - the call table and call lifetime; see call.h.
+ *
+ * Calls sit in a chained hash keyed by call-id (FNV-1a) and in a doubly
+ * linked list that the once-a-second tick walks for timeouts. Ending a call
+ * releases its port pairs into quarantine at once and posts the session's
+ * deletion to its worker, which closes the sockets on its own thread.
+ */
+#include "call.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ports.h"
+#include "session.h"
+
+const char *const end_reason_names[END__COUNT] = {
+	"delete", "timeout", "offer-timeout", "final-timeout", "shutdown",
+};
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+int calls_init(struct rg_daemon *d)
+{
+	d->nbuckets = 16384;
+	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+	return d->buckets ? 0 : -1;
+}
+
+struct call *call_find(struct rg_daemon *d, const char *call_id)
+{
+	for (struct call *c = d->buckets[hash_str(call_id) % d->nbuckets]; c; c = c->hnext)
+		if (!strcmp(c->call_id, call_id))
+			return c;
+	return NULL;
+}
+
+static void call_free(struct call *c)
+{
+	if (!c)
+		return;
+	for (int l = 0; l < 2; l++) {
+		free(c->leg[l].tag);
+		free(c->leg[l].addr);
+	}
+	free(c->media);
+	free(c->call_id);
+	free(c);
+}
+
+struct call *call_new(struct rg_daemon *d, const char *call_id, int nmedia)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->call_id = strdup(call_id);
+	c->media = calloc((size_t)nmedia, sizeof(*c->media));
+	c->leg[0].addr = calloc((size_t)nmedia, sizeof(*c->leg[0].addr));
+	c->leg[1].addr = calloc((size_t)nmedia, sizeof(*c->leg[1].addr));
+	if (!c->call_id || !c->media || !c->leg[0].addr || !c->leg[1].addr) {
+		call_free(c);
+		return NULL;
+	}
+	c->nmedia = nmedia;
+	c->created_ms = c->last_signal_ms = rg_now_ms();
+	c->created_wall = c->last_signal_wall = time(NULL);
+	struct call **b = &d->buckets[hash_str(call_id) % d->nbuckets];
+	c->hnext = *b;
+	*b = c;
+	c->next = d->calls_head;
+	if (d->calls_head)
+		d->calls_head->prev = c;
+	d->calls_head = c;
+	d->ncalls++;
+	return c;
+}
+
+int call_leg_of(const struct call *c, const char *tag)
+{
+	if (!tag)
+		return -1;
+	for (int l = 0; l < 2; l++)
+		if (c->leg[l].tag && !strcmp(c->leg[l].tag, tag))
+			return l;
+	return -1;
+}
+
+uint64_t call_last_media_ms(const struct call *c)
+{
+	uint64_t last = 0;
+	if (!c->ms)
+		return 0;
+	for (int i = 0; i < c->ms->nmedia * 4; i++) {
+		uint64_t t = atomic_load_explicit(&c->ms->st[i].c.last_in_ms, memory_order_relaxed);
+		if (t > last)
+			last = t;
+	}
+	return last;
+}
+
+static void call_unlink(struct rg_daemon *d, struct call *c)
+{
+	struct call **pp = &d->buckets[hash_str(c->call_id) % d->nbuckets];
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		d->calls_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	d->ncalls--;
+}
+
+static void release_ports(struct rg_daemon *d, struct call *c)
+{
+	uint64_t now = rg_now_ms();
+	for (int l = 0; l < 2; l++)
+		for (int m = 0; m < c->nmedia; m++) {
+			struct mstream *s = msession_stream(c->ms, l, m, COMP_RTP);
+			if (s->port)
+				ports_release_pair(d->ifaces[c->leg[l].iface].pool, s->port, now);
+		}
+}
+
+void call_discard(struct rg_daemon *d, struct call *c)
+{
+	call_unlink(d, c);
+	if (c->ms) {
+		release_ports(d, c);
+		msession_close_fds(c->ms);
+		msession_unref(c->ms);
+	}
+	call_free(c);
+}
+
+void call_end(struct rg_daemon *d, struct call *c, enum end_reason why)
+{
+	call_unlink(d, c);
+	d->stats.sessions_ended[why]++;
+	LOGC(LOG_INFO, "call", c->call_id, "ended (%s) after %llu ms", end_reason_names[why],
+	     (unsigned long long)(rg_now_ms() - c->created_ms));
+	release_ports(d, c);
+	worker_post_del(c->w, c->ms);
+	msession_unref(c->ms);
+	call_free(c);
+}
+
+void call_tick(struct rg_daemon *d, uint64_t now)
+{
+	const struct rg_config *cfg = &d->cfg;
+	struct call *next;
+	for (struct call *c = d->calls_head; c; c = next) {
+		next = c->next;
+		if (c->delete_at_ms && now >= c->delete_at_ms) {
+			call_end(d, c, END_DELETE);
+			continue;
+		}
+		if (cfg->final_timeout && now - c->created_ms >= (uint64_t)cfg->final_timeout * 1000) {
+			call_end(d, c, END_FINAL_TIMEOUT);
+			continue;
+		}
+		if (!c->answered) {
+			if (now - c->last_signal_ms >= (uint64_t)cfg->offer_timeout * 1000)
+				call_end(d, c, END_OFFER_TIMEOUT);
+			continue;
+		}
+		uint64_t last = call_last_media_ms(c);
+		if (last < c->answered_ms)
+			last = c->answered_ms;
+		if (now > last && now - last >= (uint64_t)cfg->timeout * 1000)
+			call_end(d, c, END_TIMEOUT);
+	}
+}

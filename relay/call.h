@@ -1,0 +1,63 @@
+/* call.h - the control thread's view of a call: tags, per-leg addresses
+ * learned from SDP, the ports, timers, and the table of all calls.
+ *
+ * Control thread only. The media side lives in struct msession
+ * (session.h) on the call's worker; a call holds one reference to it.
+ */
+#ifndef RG_CALL_H
+#define RG_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "worker.h"
+
+struct call_media {
+	char type[16];
+	char proto[32];
+	bool active;                 /* ports allocated (m= port was not 0) */
+	bool mux_offered;            /* the offerer offered a=rtcp-mux */
+	bool mux_to_answerer;        /* we offered a=rtcp-mux onwards */
+};
+
+struct call_leg {
+	char *tag;
+	int iface;                   /* index into rg_daemon.ifaces */
+	bool sdp_seen;
+	struct leg_media_addr *addr; /* [nmedia] */
+};
+
+struct call {
+	struct call *hnext;
+	struct call *prev, *next;
+	char *call_id;
+	uint64_t created_ms, last_signal_ms, answered_ms, delete_at_ms;
+	time_t created_wall, last_signal_wall;
+	bool answered;
+	int offerer;                 /* leg that made the last offer */
+	int nmedia;
+	struct call_media *media;    /* [nmedia] */
+	struct call_leg leg[2];
+	struct msession *ms;
+	struct worker *w;
+};
+
+struct call *call_find(struct rg_daemon *d, const char *call_id);
+/* Creates and inserts a call; ports and msession are the caller's job. */
+struct call *call_new(struct rg_daemon *d, const char *call_id, int nmedia);
+/* Removes a call whose session was never posted to a worker: frees its
+ * ports and sockets here. */
+void call_discard(struct rg_daemon *d, struct call *c);
+/* Ends a call at once: frees its ports, tells its worker, frees it. */
+void call_end(struct rg_daemon *d, struct call *c, enum end_reason why);
+/* Once a second: timeouts and delayed deletes. */
+void call_tick(struct rg_daemon *d, uint64_t now_ms);
+int calls_init(struct rg_daemon *d);
+/* Which leg a tag names: 0, 1, or -1. */
+int call_leg_of(const struct call *c, const char *tag);
+/* Newest packet on any stream of the call (uv_now ms), 0 if none. */
+uint64_t call_last_media_ms(const struct call *c);
+
+#endif

@@ -1,0 +1,37 @@
+/* mailbox.h - how threads hand work to a loop: a wait-free queue plus
+ * uv_async_send.
+ *
+ * Any thread may post; only the loop that owns the mailbox runs messages.
+ * The queue is liburcu's wfcqueue (wait-free enqueue, splice-all dequeue),
+ * so a poster never blocks and never takes a lock. Wakeups coalesce, so the
+ * owner drains everything queued on each wakeup. A message is a struct that
+ * embeds struct mbox_msg first; its fn runs on the owner's thread and owns
+ * the message from then on (it frees it, or keeps it).
+ */
+#ifndef RG_MAILBOX_H
+#define RG_MAILBOX_H
+
+#define _LGPL_SOURCE
+#include <urcu/wfcqueue.h>
+#include <uv.h>
+
+struct mbox_msg {
+	struct cds_wfcq_node node;
+	void (*fn)(struct mbox_msg *m, void *owner);
+};
+
+struct mailbox {
+	struct cds_wfcq_head head;
+	struct cds_wfcq_tail tail;
+	uv_async_t async;
+	void *owner;
+};
+
+/* Owner's thread, before any post. owner is passed to every fn. */
+int mailbox_init(struct mailbox *mb, uv_loop_t *loop, void *owner);
+/* Any thread. Never blocks. */
+void mailbox_post(struct mailbox *mb, struct mbox_msg *m);
+/* Owner's thread: runs what is queued now, then closes the async handle. */
+void mailbox_close(struct mailbox *mb);
+
+#endif

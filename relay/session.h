@@ -1,0 +1,96 @@
+/* session.h - the media side of a call, shared by the control thread and the
+ * one worker that relays it.
+ *
+ * Domain model (after rtpengine's call/monologue/media/stream):
+ *   a call has two legs: leg A made the offer, leg B answered;
+ *   each leg has one media per m= line;
+ *   each media has two streams, RTP and RTCP, each one local UDP socket.
+ * A stream "faces" one leg: its port is the one advertised to that leg, the
+ * leg's party sends to it, and rtpgate sends to that party from it. A packet
+ * arriving on (leg L, media m) leaves through (other leg, media m).
+ *
+ * Ownership and threads:
+ * - The control thread creates an msession, binds its sockets, and posts it
+ *   to its worker (worker_post_add). Fields marked [ctl] are set before that
+ *   and never change; the control thread keeps its own copies of anything it
+ *   changes later and posts updates as messages.
+ * - Fields marked [wrk] are touched only by the worker.
+ * - Counters marked [cnt] are written by the worker with relaxed atomic
+ *   stores and read by the control thread for query/statistics: the control
+ *   thread never waits for a worker.
+ * - msession is refcounted: one reference for the control thread's call,
+ *   one for the worker. Whoever drops the last one frees it.
+ */
+#ifndef RG_SESSION_H
+#define RG_SESSION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "addr.h"
+
+enum { COMP_RTP = 0, COMP_RTCP = 1 };
+enum { LEG_A = 0, LEG_B = 1 };
+
+enum latch_state {
+	LATCH_NONE = 0,       /* nothing received yet: send to the SDP address */
+	LATCH_LEARNED,        /* same IP as the SDP, other port (NAT): may still move to the exact SDP address */
+	LATCH_CONFIRMED,      /* the exact SDP address: never moves again */
+};
+
+struct stream_counters {
+	_Atomic uint64_t pkts_in, bytes_in;     /* accepted from this leg's party */
+	_Atomic uint64_t pkts_out, bytes_out;   /* sent to this leg's party */
+	_Atomic uint64_t drop_source;           /* from an address that is not the party */
+	_Atomic uint64_t drop_malformed;        /* not RTP/RTCP */
+	_Atomic uint64_t drop_nopeer;           /* nowhere to send yet (no answer) */
+	_Atomic uint64_t send_errors;
+	_Atomic uint64_t last_in_ms;            /* uv_now() of the last accepted packet */
+};
+
+struct mstream {
+	struct msession *ms;        /* [ctl] */
+	int fd;                     /* [ctl] bound socket; the worker closes it */
+	uint16_t port;              /* [ctl] local port */
+	uint8_t leg, media, comp;   /* [ctl] */
+	/* [wrk] */
+	uv_poll_t poll;
+	union rg_addr expect;       /* party's address from SDP (unset = unknown) */
+	union rg_addr latched;
+	uint8_t latch;              /* enum latch_state */
+	bool mux;                   /* RTP stream: party sends RTCP on this port too */
+	bool strict;                /* exact SDP address only, no learning */
+	bool active;                /* poll started */
+	struct stream_counters c;   /* [cnt] */
+};
+
+struct msession {
+	atomic_int refs;
+	struct worker *w;           /* [ctl] */
+	char *call_id;              /* [ctl] for log lines */
+	int nmedia;                 /* [ctl] */
+	struct mstream *st;         /* [ctl] 2 legs x nmedia x 2 comps */
+	int closing;                /* [wrk] handles still closing */
+};
+
+static inline struct mstream *msession_stream(struct msession *ms, int leg, int media, int comp)
+{
+	return &ms->st[(leg * ms->nmedia + media) * 2 + comp];
+}
+
+/* Control thread: a session with every stream's fd = -1. */
+struct msession *msession_new(const char *call_id, int nmedia);
+void msession_ref(struct msession *ms);
+void msession_unref(struct msession *ms);
+/* Control thread, only before the session was posted: closes the fds. */
+void msession_close_fds(struct msession *ms);
+
+/* Where a stream's party currently is (latched, else SDP). [wrk] */
+static inline const union rg_addr *mstream_dest(const struct mstream *s)
+{
+	return s->latch != LATCH_NONE ? &s->latched : &s->expect;
+}
+
+#endif

@@ -1,0 +1,79 @@
+/* worker.h - a media worker: one thread, one libuv loop, the sessions
+ * pinned to it, and the packet path (stream.c) that runs on it.
+ *
+ * The control thread talks to a worker only by posting messages to its
+ * mailbox (wait-free queue + uv_async_send) and never waits for it. A
+ * session stays on the worker it was given for its whole life, so nothing
+ * on the packet path takes a lock. Receive and send buffers are the
+ * worker's own, allocated once.
+ */
+#ifndef RG_WORKER_H
+#define RG_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "addr.h"
+#include "mailbox.h"
+
+#define WORKER_BATCH 32
+#define WORKER_PKT_MAX 2048
+
+/* Written by the worker (relaxed, single writer), read by anyone. */
+struct worker_stats {
+	_Atomic uint64_t pkts_relayed, bytes_relayed;
+	_Atomic uint64_t drop_source, drop_malformed, drop_nopeer, send_errors;
+	_Atomic uint64_t rtcp_relayed;
+	_Atomic uint64_t recv_calls, send_calls;
+	atomic_int sessions;
+	_Atomic uint64_t idle_ns, run_ns;   /* loop utilisation, refreshed once a second */
+};
+
+struct worker {
+	int idx;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	struct mailbox mbox;
+	uv_timer_t tick;
+	struct worker_stats stats;
+	uint64_t started_ns;
+	/* packet path scratch: the worker's own, never shared */
+	struct mmsghdr rmsg[WORKER_BATCH];
+	struct iovec riov[WORKER_BATCH];
+	union rg_addr rsrc[WORKER_BATCH];
+	struct mmsghdr smsg[WORKER_BATCH];
+	struct iovec siov[WORKER_BATCH];
+	union rg_addr sdst[WORKER_BATCH];
+	uint8_t rbuf[WORKER_BATCH][WORKER_PKT_MAX];
+};
+
+struct msession;
+
+/* Control thread. Starts the thread; 0 or negative errno. */
+int worker_start(struct worker *w, int idx);
+/* Control thread: posts a stop and joins. Sessions still on it are closed. */
+void worker_stop(struct worker *w);
+
+/* Control thread. The worker takes over the reference the caller passes
+ * (take one with msession_ref first if you keep yours) and the sockets. */
+int worker_post_add(struct worker *w, struct msession *ms);
+
+/* What the control thread learned about one leg's party, per media. */
+struct leg_media_addr {
+	union rg_addr rtp, rtcp;
+	bool mux, strict;
+};
+/* Control thread: new addresses for one leg (after an answer or re-offer). */
+int worker_post_update(struct worker *w, struct msession *ms, int leg,
+		       const struct leg_media_addr *m, int nmedia);
+/* Control thread: stop relaying and close the sockets; the worker drops its
+ * reference when the last handle is closed. */
+int worker_post_del(struct worker *w, struct msession *ms);
+
+/* stream.c: the packet path, run by the worker's loop. */
+void stream_on_readable(uv_poll_t *h, int status, int events);
+
+#endif
