@@ -23,7 +23,8 @@ For each control transport (Kamailio's rtpengine_sock "unix:PATH" and
    port range and no more file descriptors than before the calls.
 
 Which relay:
-- RTPGATE=path/to/rtpgate (set by meson): the daemon under test, both runs.
+- RTPGATE=path/to/rtpgate (set by meson; default build/relay/rtpgate): the
+  daemon under test, both runs.
 - RELAY_CMD="..." overrides it with any ng relay command line; {ng_port},
   {pmin}, {pmax}, {pidfile}, {unix_sock}, {tmpdir} are filled in. The unix run
   only happens if RELAY_CMD contains {unix_sock}. For Debian's rtpengine:
@@ -391,6 +392,11 @@ def tail(path, lines=25):
 # one run: one relay, one Kamailio, one batch of calls
 
 
+def rtpgate_path():
+    return os.environ.get("RTPGATE") or os.path.normpath(os.path.join(
+        HERE, "..", "..", "build", "relay", "rtpgate"))
+
+
 def relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmpdir, pidfile):
     relay_cmd = os.environ.get("RELAY_CMD")
     if relay_cmd:
@@ -400,9 +406,7 @@ def relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmpdir, pidfile):
                                unix_sock=unix_sock, tmpdir=tmpdir,
                                pidfile=pidfile)
         return shlex.split(cmd)
-    rtpgate = os.environ.get("RTPGATE") or os.path.join(
-        HERE, "..", "..", "build", "relay", "rtpgate")
-    return [rtpgate, "--foreground", "--interface=127.0.0.1",
+    return [rtpgate_path(), "--foreground", "--interface=127.0.0.1",
             f"--listen-ng=127.0.0.1:{ng_port}", f"--listen-unix={unix_sock}",
             f"--port-min={pmin}", f"--port-max={pmax}", "--num-threads=2",
             "--log-level=6", "--delete-delay=0", f"--pidfile={pidfile}"]
@@ -491,7 +495,7 @@ def run_transport(transport, rng, base_tmp):
         sipp = tool("sipp")
         common = ["-i", "127.0.0.1", "-mi", "127.0.0.1", "-nostdin",
                   "-m", str(CALLS), "-trace_msg", "-trace_err",
-                  "-timeout", "40s", "-timeout_error", "-max_recv_loops", "1000"]
+                  "-timeout", "40s", "-timeout_error"]
         uas_msgs = os.path.join(tmp, "uas-messages.log")
         uas = procs.start("sipp UAS", [
             sipp, "-sf", os.path.join(HERE, "uas.xml"), "-p", str(uas_port),
@@ -635,9 +639,9 @@ def main():
         log("SKIP: needs root (SIPp's pcap play and the loopback sniffer use raw sockets)")
         return SKIP
     if not os.environ.get("RELAY_CMD"):
-        rtpgate = os.environ.get("RTPGATE", "")
+        rtpgate = rtpgate_path()
         if not os.access(rtpgate, os.X_OK):
-            log(f"FAIL: RTPGATE={rtpgate!r} is not an executable (meson sets it)")
+            log(f"FAIL: {rtpgate} is not an executable (set RTPGATE; meson does)")
             return 1
     transports = os.environ.get("E2E_TRANSPORTS", "unix,udp").split(",")
     rng = random.Random()
