@@ -60,6 +60,8 @@ int codec_encode(struct codec_enc *enc, const int16_t *pcm, int samples,
 {
 	if (!enc || !pcm || !out || samples <= 0)
 		return -EINVAL;
+	if (outcap == 0)
+		return -ENOSPC;
 	return enc->desc->ops->encode(enc, pcm, samples, out, outcap);
 }
 
