@@ -53,7 +53,8 @@ enum bval_type bval_type(const struct bval *v);
  *
  * json_decode() takes one JSON object (leading white space allowed) and maps
  * it to the same tree: strings -> BVAL_STR, integers -> BVAL_INT, other
- * numbers -> BVAL_STR holding their text, true/false -> BVAL_INT 1/0, null ->
+ * numbers -> BVAL_STR holding their value as text (1e3 -> "1000", 2.50 ->
+ * "2.5"), true/false -> BVAL_INT 1/0, null ->
  * the entry is dropped, arrays -> BVAL_LIST, objects -> BVAL_DICT. */
 int bencode_decode(const char *buf, size_t len, struct bval **out, size_t *used);
 int json_decode(const char *buf, size_t len, struct bval **out, size_t *used);

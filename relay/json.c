@@ -194,10 +194,14 @@ static int scan_value(struct scan *s, int depth)
 
 /* ---- jansson tree -> bval tree ---------------------------------------- */
 
-/* The shortest text that reads back as the same double. */
+/* A number jansson read as a double, as text: whole values in plain
+ * notation (20.0 and 1e3 -> "20", "1000", which bval_as_int() accepts),
+ * others as the shortest text that reads back as the same double. */
 static struct bval *real_text(double d)
 {
 	char tmp[64];
+	if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == (double)(long long)d)
+		return bval_fmt("%lld", (long long)d);
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
 		if (strtod(tmp, NULL) == d)
