@@ -1,0 +1,373 @@
+"""ng control: commands over UDP and the UNIX socket, the reply cache,
+JSON, query/statistics/list shapes, Kamailio 5.6.3's real requests.
+Issue 2 items 5, 6, 8, 9, 13, 15. Run: RTPGATE=build/relay/rtpgate
+PYTHONPATH=tests/lib python3 tests/daemon/test_control.py [case...]"""
+
+import os
+import re
+import socket
+import time
+
+from rgtest import (Call, Daemon, Leg, NoReply, Sdp, Suite, bdecode, bencode, call_id,
+                    leg_counts, list_calls, query_legs, query_totals, stats_ports,
+                    stats_sessions, text, vectors_dir)
+
+suite = Suite()
+_d = []
+
+
+def D():
+    """The daemon the cases share (200 ports = 50 streams: released ports
+    rest a few seconds before reuse)."""
+    if not _d:
+        _d.append(Daemon(ports=200).start())
+    return _d[0]
+
+
+def transports(t):
+    d = D()
+    out = [("udp", d.ng)]
+    if d.unix:
+        out.append(("unix", d.unix))
+    return out
+
+
+def check_sdp(t, what, d, body, other_port=None):
+    """c= is the interface address, m= port in range and even, RTCP on
+    port+1 unless rtcp-mux. Returns the port."""
+    s = Sdp(body)
+    t.need(what + ": one m= line", len(s.media) == 1, "1 m= line", body)
+    port = s.port()
+    t.eq(what + ": c= address", "127.0.0.1", s.addr())
+    t.ok(what + ": m= port in range", port is not None and d.port_min <= port <= d.port_max,
+         "%d..%d" % (d.port_min, d.port_max), port)
+    t.ok(what + ": m= port even", port is not None and port % 2 == 0, "even", port)
+    if s.media[0]["rtcp_mux"]:
+        # an offer may carry a fallback a=rtcp:port+1 next to rtcp-mux (RFC 5761)
+        t.ok(what + ": a=rtcp with rtcp-mux", s.media[0]["rtcp"] in (None, port, port + 1),
+             "%d or %d" % (port, port + 1), s.media[0]["rtcp"])
+    else:
+        t.eq(what + ": RTCP port (a=rtcp or implied)", port + 1, s.rtcp_port())
+    if other_port is not None:
+        t.ok(what + ": differs from the other leg's port", port != other_port,
+             "!= %s" % other_port, port)
+    return port
+
+
+@suite.case
+def ping(t):
+    for name, ng in transports(t):
+        t.eq("ping over " + name, {"result": "pong"}, ng.cmd("ping"))
+
+
+@suite.case
+def ping_vectors(t):
+    """Kamailio's start-up pings, byte for byte."""
+    d = D()
+    v = vectors_dir()
+    raw = open(os.path.join(v, "udp-01-ping.bin"), "rb").read()
+    r = d.ng.raw(raw)
+    cookie = raw.split(b" ", 1)[0]
+    t.need("UDP ping vector answered", r is not None, "a reply", r)
+    t.eq("UDP reply cookie", cookie, r.split(b" ", 1)[0])
+    t.eq("UDP reply body", {"result": "pong"}, text(bdecode(r.split(b" ", 1)[1])))
+    if not d.unix:
+        t.skip("no UNIX socket")
+    raw = open(os.path.join(v, "unix-01-ping.bin"), "rb").read()
+    r = d.unix.raw(raw)
+    t.eq("UNIX ping vector reply", {"result": "pong"}, text(bdecode(r)) if r else r)
+
+
+@suite.case
+def unix_cookie_echoed(t):
+    """A UNIX request that starts with a cookie gets the cookie back."""
+    d = D()
+    if not d.unix:
+        t.skip("no UNIX socket")
+    r = d.unix.raw(b"abc123 d7:command4:pinge", parse=None, timeout=1.0)
+    t.need("reply", r, "a reply", r)
+    t.ok("starts with the cookie", r.startswith(b"abc123 "), "abc123 ...", r)
+    t.eq("body", {"result": "pong"}, text(bdecode(r.split(b" ", 1)[1])) if b" " in r else r)
+
+
+@suite.case
+def offer_answer(t):
+    d = D()
+    for name, ng in transports(t):
+        c = Call(ng)
+        r = t.result_ok("offer over " + name, c.offer())
+        po = check_sdp(t, name + " offer reply", d, r["sdp"])
+        r = t.result_ok("answer over " + name, c.answer())
+        pa = check_sdp(t, name + " answer reply", d, r["sdp"], other_port=po)
+        t.ok(name + ": RTP ports of the two legs not overlapping RTCP",
+             abs(po - pa) >= 2, ">= 2 apart", (po, pa))
+        t.ok(name + ": call listed", c.cid in list_calls(ng), c.cid, list_calls(ng))
+        t.result_ok("delete over " + name, c.delete())
+        c.close()
+
+
+@suite.case
+def offer_answer_mixed_transports(t):
+    """Offer over UNIX, answer/query/delete over UDP: one call table."""
+    d = D()
+    if not d.unix:
+        t.skip("no UNIX socket")
+    c = Call(d.unix)
+    t.result_ok("offer over unix", c.offer())
+    c.ng = d.ng
+    t.result_ok("answer over udp", c.answer())
+    t.result_ok("query over udp", c.query())
+    t.result_ok("delete over udp", c.delete())
+    c.close()
+
+
+@suite.case
+def sdp_kept_lines(t):
+    """Lines the relay does not understand are kept."""
+    c = Call(D().ng)
+    sdp = c.a.sdp(extra=["a=x-rgtest:keep me", "a=label:7"])
+    r = t.result_ok("offer", c.offer(sdp))
+    for l in ("a=x-rgtest:keep me", "a=label:7", "a=rtpmap:0 PCMU/8000", "a=ptime:20"):
+        t.ok("offer reply keeps " + l, l in r["sdp"].splitlines(), l, r["sdp"])
+    c.delete()
+    c.close()
+
+
+@suite.case
+def rtcp_mux_offer(t):
+    """An offer with a=rtcp-mux: the SDP sent on either keeps mux (RTCP on
+    the RTP port) or, demuxed, has RTCP on port+1."""
+    d = D()
+    c = Call(d.ng)
+    r = t.result_ok("offer", c.offer(c.a.sdp(rtcp_mux=True)))
+    check_sdp(t, "mux offer reply", d, r["sdp"])
+    c.delete()
+    c2 = Call(d.ng)
+    r = t.result_ok("offer rtcp-mux demux", c2.offer(c2.a.sdp(rtcp_mux=True), rtcp_mux=["demux"]))
+    s = Sdp(r["sdp"])
+    t.ok("demux: no a=rtcp-mux towards the callee", not s.media[0]["rtcp_mux"], "no rtcp-mux", r["sdp"])
+    check_sdp(t, "demux offer reply", d, r["sdp"])
+    c2.delete()
+    c.close()
+    c2.close()
+
+
+@suite.case
+def delete_unknown(t):
+    for name, ng in transports(t):
+        r = ng.cmd("delete", call_id=call_id(), from_tag="x")
+        t.eq(name + " delete unknown: result", "ok", r.get("result"))
+        t.ok(name + " delete unknown: warning", r.get("warning"), "a warning", r)
+        r = ng.cmd("delete", call_id=call_id(), from_tag="x", flags=["fatal"])
+        t.eq(name + " delete unknown fatal: result", "error", r.get("result"))
+        t.ok(name + " delete unknown fatal: error-reason", r.get("error-reason"), "a reason", r)
+
+
+@suite.case
+def unknown_command(t):
+    for name, ng in transports(t):
+        r = ng.cmd("frobnicate", call_id=call_id())
+        t.eq(name + " result", "error", r.get("result"))
+        t.eq(name + " error-reason", "Unrecognized command", r.get("error-reason"))
+
+
+@suite.case
+def missing_command(t):
+    for name, ng in transports(t):
+        r = ng.request({"call-id": "x"})
+        t.eq(name + " no command: result", "error", r.get("result"))
+        t.ok(name + " no command: error-reason", r.get("error-reason"), "a reason", r)
+
+
+@suite.case
+def malformed_bencode(t):
+    d = D()
+    r = d.ng.raw(b"c1 d3:foo", 1.0)
+    t.need("UDP malformed: a reply", r is not None, "a reply", r)
+    t.ok("UDP malformed: cookie echoed", r.startswith(b"c1 "), "c1 ...", r)
+    body = text(bdecode(r[3:])) if r.startswith(b"c1 ") else {}
+    t.eq("UDP malformed: result", "error", body.get("result"))
+    t.ok("UDP malformed: error-reason", body.get("error-reason"), "a reason", body)
+    if d.unix:
+        r = d.unix.raw(b"d3:fooi1e4:abcd", shut_wr=True, timeout=2.0)
+        t.ok("UNIX malformed: reply or close after EOF", r is not None, "reply or close", r)
+        if r:
+            body = text(bdecode(r))
+            t.eq("UNIX malformed: result", "error", body.get("result"))
+            t.ok("UNIX malformed: error-reason", body.get("error-reason"), "a reason", body)
+
+
+@suite.case
+def no_cookie_no_reply(t):
+    d = D()
+    t.eq("UDP request without cookie: no reply", None, d.ng.raw(b"d7:command4:pinge", 0.7))
+    t.eq("UDP datagram of only a word: no reply", None, d.ng.raw(b"justacookie", 0.5))
+    t.eq("still answers", {"result": "pong"}, d.ng.cmd("ping"))
+
+
+@suite.case
+def duplicate_cookie(t):
+    """A retransmitted offer (same cookie, same source) gets the identical
+    reply and allocates nothing new."""
+    d = D()
+    st0 = d.ng.cmd("statistics")
+    used0, _ = stats_ports(st0)
+    c = Call(d.ng)
+    msg = {"supports": ["load limit"], "sdp": c.a.sdp(), "call-id": c.cid,
+           "received-from": ["IP4", "127.0.0.1"], "from-tag": c.a_tag, "command": "offer"}
+    cookie = "dup%d" % os.getpid()
+    r1 = d.ng.exchange(bencode(msg), cookie=cookie)
+    raw1 = d.ng.last_raw
+    used1, _ = stats_ports(d.ng.cmd("statistics"))
+    r2 = d.ng.exchange(bencode(msg), cookie=cookie)
+    t.eq("second reply identical", raw1, d.ng.last_raw)
+    used2, _ = stats_ports(d.ng.cmd("statistics"))
+    t.ok("statistics reports ports in use", used1 is not None, "a number", used1)
+    if used0 is not None and used1 is not None:
+        t.ok("offer took ports", used1 > used0, "> %d" % used0, used1)
+    t.eq("ports in use after the duplicate", used1, used2)
+    # back to back: the copy arrives while the first may still be handled
+    c2 = Call(d.ng)
+    msg["call-id"] = c2.cid
+    pkt = b"dup2%d " % os.getpid() + bencode(msg)
+    d.ng.drain()
+    for _ in range(3):
+        d.ng.send_raw(pkt)
+    replies = [d.ng.recv_raw(2.0) for _ in range(3)]
+    t.ok("three replies to three copies", all(replies), "3 replies", replies)
+    t.ok("all identical", len(set(replies)) == 1, "identical", [r[:80] if r else r for r in replies])
+    used3, _ = stats_ports(d.ng.cmd("statistics"))
+    if used1 is not None and used0 is not None and used3 is not None:
+        t.eq("ports in use after 3 copies of one offer", used1 + (used1 - used0), used3)
+    # same cookie from another source is a different request
+    other = type(d.ng)(d.ng_addr)
+    r = other.request({"command": "delete", "call-id": c2.cid, "from-tag": c.a_tag}, cookie=cookie)
+    t.eq("same cookie, other source: executed, not replayed", "ok", r.get("result"))
+    t.ok("same cookie, other source: a delete reply, not the cached offer",
+         "sdp" not in r, "no sdp", r)
+    other.close()
+    c.delete()
+    c.close()
+    c2.close()
+
+
+@suite.case
+def json_bodies(t):
+    for name, ng in transports(t):
+        r = ng.request_json({"command": "ping"})
+        t.eq(name + " JSON ping", {"result": "pong"}, r)
+        a = Leg()
+        cid = call_id()
+        r = ng.request_json({"command": "offer", "call-id": cid, "from-tag": "j1", "sdp": a.sdp()})
+        t.eq(name + " JSON offer result", "ok", r.get("result"))
+        t.ok(name + " JSON offer sdp", "m=audio" in str(r.get("sdp")), "sdp", r)
+        r = ng.request_json({"command": "delete", "call-id": cid, "from-tag": "j1"})
+        t.eq(name + " JSON delete result", "ok", r.get("result"))
+        a.close()
+
+
+@suite.case
+def query_and_delete_replies(t):
+    d = D()
+    c = Call(d.ng).setup()
+    ga, gb = c.flow(10)
+    q = t.result_ok("query", c.query())
+    t.ok("query: created", isinstance(q.get("created"), int) and q["created"] > 1e9,
+         "unix time", q.get("created"))
+    legs = query_legs(q)
+    t.ok("query: tags has both tags", c.a_tag in legs and c.b_tag in legs,
+         [c.a_tag, c.b_tag], list(legs))
+    tot = query_totals(q)
+    for kind in ("RTP", "RTCP"):
+        for k in ("packets", "bytes", "errors"):
+            t.ok("query totals %s %s is an int" % (kind, k), isinstance(tot[kind][k], int),
+                 "int", q.get("totals"))
+    t.eq("query totals RTP packets", 20, tot["RTP"]["packets"])
+    t.ok("query reply < 1400 bytes over UDP", len(d.ng.last_raw) < 1400, "< 1400",
+         len(d.ng.last_raw))
+    r = t.result_ok("delete", c.delete())
+    t.ok("delete reply < 1400 bytes", len(d.ng.last_raw) < 1400, "< 1400", len(d.ng.last_raw))
+    t.ok("delete reply has totals", "totals" in r, "totals", r)
+    t.eq("delete totals RTP packets", 20, query_totals(r)["RTP"]["packets"])
+    c.close()
+
+
+@suite.case
+def statistics_and_list(t):
+    d = D()
+    st = d.ng.cmd("statistics")
+    t.eq("statistics result", "ok", st.get("result"))
+    used0, free0 = stats_ports(st)
+    s0 = stats_sessions(st)
+    t.ok("ports in use reported", used0 is not None, "a number", st)
+    t.ok("ports free reported", free0 is not None, "a number", st)
+    t.ok("sessions reported", s0 is not None, "a number", st)
+    c = Call(d.ng).setup()
+    st = d.ng.cmd("statistics")
+    used1, free1 = stats_ports(st)
+    if used0 is not None and used1 is not None:
+        t.eq("ports in use after offer+answer (2 streams x RTP+RTCP)", used0 + 4, used1)
+    if free0 is not None and free1 is not None:
+        t.eq("ports free after offer+answer", free0 - 4, free1)
+    if s0 is not None:
+        t.eq("sessions after one call", s0 + 1, stats_sessions(st))
+    calls = list_calls(d.ng)
+    t.ok("list has the call", c.cid in calls, c.cid, calls)
+    c.delete()
+    time.sleep(0.3)
+    st = d.ng.cmd("statistics")
+    t.eq("ports in use after delete", used0, stats_ports(st)[0])
+    t.eq("sessions after delete", s0, stats_sessions(st))
+    t.ok("list without the call", c.cid not in list_calls(d.ng), "absent", list_calls(d.ng))
+    c.close()
+
+
+@suite.case
+def kamailio_vectors(t):
+    """Replays Kamailio 5.6.3's offer/answer/query/delete byte for byte over
+    each transport (the SDP's media ports are fake; only replies count)."""
+    d = D()
+    v = vectors_dir()
+    for name, cli in (("udp", d.ng), ("unix", d.unix)):
+        if cli is None:
+            continue
+        for step in ("02-offer", "03-answer", "04-query", "05-delete"):
+            raw = open(os.path.join(v, "%s-%s.bin" % (name, step)), "rb").read()
+            if name == "udp":
+                cookie, body = raw.split(b" ", 1)
+                try:
+                    # a fresh cookie: the reply cache of an earlier run must not answer
+                    rb = cli.exchange(body, cookie=cookie.decode() + "x%d" % os.getpid())
+                except NoReply:
+                    rb = None
+            else:
+                rb = cli.raw(raw)
+            t.need("%s %s: reply" % (name, step), rb, "a reply", rb)
+            r = text(bdecode(rb))
+            t.eq("%s %s: result" % (name, step), "ok", r.get("result"))
+            if step in ("02-offer", "03-answer"):
+                t.ok("%s %s: sdp" % (name, step), "m=audio" in str(r.get("sdp")), "sdp", r)
+                if r.get("sdp"):
+                    check_sdp(t, "%s %s" % (name, step), d, r["sdp"])
+                    t.ok("%s %s: ICE removed" % (name, step),
+                         not re.search(r"a=(ice-|candidate)", r["sdp"]), "no ICE lines", r["sdp"])
+            if step in ("04-query", "05-delete"):
+                t.ok("%s %s: < 1400 bytes" % (name, step), len(rb) < 1400, "< 1400", len(rb))
+                t.ok("%s %s: totals" % (name, step), "totals" in r, "totals", r)
+
+
+@suite.case
+def numbers_as_strings_and_unknown_keys(t):
+    c = Call(D().ng)
+    r = c.offer(ptime="20", TOS="184", label="x", **{"delete delay": "0", "x-unknown-key": {"a": [1, "b"]},
+                                                      "transport protocol": "RTP/AVP",
+                                                      "received from": ["IP4", "127.0.0.1"]})
+    t.eq("offer with string numbers and unknown keys", "ok", r.get("result"))
+    r = c.answer(flags=["trust-address", "codec-accept-PCMU", "some-unknown-flag"])
+    t.eq("answer with flags words", "ok", r.get("result"))
+    t.eq("delete", "ok", c.delete().get("result"))
+    c.close()
+
+
+if __name__ == "__main__":
+    suite.run()

@@ -1,0 +1,242 @@
+"""Media through the daemon: RTP and RTCP both ways with counts, the source
+port each leg sees, query counters, rtcp-mux, several calls at once, and
+latching (a stranger gets nothing through). Issue 2 items 11, 13, 15.
+Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_media.py"""
+
+import socket
+import time
+
+from rgtest import (Call, Daemon, Leg, Sdp, Suite, is_rtcp, leg_counts, query_legs,
+                    query_totals, rtp_build, rtp_parse)
+
+suite = Suite()
+_d = []
+
+
+def D():
+    if not _d:
+        _d.append(Daemon(ports=200).start())
+    return _d[0]
+
+
+def check_arrivals(t, what, got, n, ssrc, relay_port, sent=None):
+    """n packets arrived, all from 127.0.0.1:relay_port, carrying ssrc, in
+    order and intact."""
+    t.eq(what + ": packets", n, len(got))
+    srcs = {s for _, s in got}
+    t.eq(what + ": source (the relay port advertised to this leg)", {("127.0.0.1", relay_port)}, srcs)
+    ps = [rtp_parse(p) for p, _ in got]
+    t.ok(what + ": all parse as RTP with the sender's SSRC",
+         all(p and p["ssrc"] == ssrc for p in ps), "ssrc %08x" % ssrc,
+         {("%08x" % p["ssrc"]) if p else None for p in ps})
+    if sent is not None and len(got) == len(sent):
+        t.ok(what + ": payloads intact", [p for p, _ in got] == sent, "identical bytes", "differ")
+
+
+@suite.case
+def rtp_both_ways(t):
+    c = Call(D().ng).setup()
+    to_b, to_a = c.relay_ports()
+    n = 50
+    c.a.send_rtp(n, 0.004)
+    got_b = c.b.recv_rtp(n)
+    c.b.send_rtp(n, 0.004)
+    got_a = c.a.recv_rtp(n)
+    check_arrivals(t, "A->B", got_b, n, c.a.ssrc, to_b)
+    check_arrivals(t, "B->A", got_a, n, c.b.ssrc, to_a)
+    seqs = [rtp_parse(p)["seq"] for p, _ in got_b]
+    t.ok("A->B in order", all((y - x) & 0xffff == 1 for x, y in zip(seqs, seqs[1:])), "consecutive", seqs[:10])
+    t.eq("nothing on B's RTCP socket", 0, len(c.b.recv_rtcp(timeout=0.2)))
+    c.delete()
+    c.close()
+
+
+@suite.case
+def rtcp_both_ways(t):
+    c = Call(D().ng).setup()
+    to_b, to_a = c.relay_ports()
+    rb = Sdp(c.offer_reply["sdp"]).rtcp_port()
+    ra = Sdp(c.answer_reply["sdp"]).rtcp_port()
+    c.a.send_rtcp(5, pace=0.005)
+    got_b = c.b.recv_rtcp(5)
+    c.b.send_rtcp(5, pace=0.005)
+    got_a = c.a.recv_rtcp(5)
+    t.eq("A->B RTCP packets", 5, len(got_b))
+    t.eq("B->A RTCP packets", 5, len(got_a))
+    t.eq("A->B RTCP source", {("127.0.0.1", rb)}, {s for _, s in got_b})
+    t.eq("B->A RTCP source", {("127.0.0.1", ra)}, {s for _, s in got_a})
+    t.ok("RTCP arrives as RTCP", all(is_rtcp(p) for p, _ in got_a + got_b), "RTCP SR", [p[:2] for p, _ in got_a])
+    t.eq("RTCP on port+1 (a=rtcp)", (to_b + 1, to_a + 1), (rb, ra))
+    c.delete()
+    c.close()
+
+
+@suite.case
+def query_counts(t):
+    c = Call(D().ng).setup()
+    na, nb = 30, 20
+    c.a.send_rtp(na, 0.003, plen=160)
+    c.b.send_rtp(nb, 0.003, plen=80)
+    c.a.send_rtcp(3)
+    c.b.send_rtcp(2)
+    got_b, got_a = c.b.recv_rtp(na), c.a.recv_rtp(nb)
+    c.b.recv_rtcp(3)
+    c.a.recv_rtcp(2)
+    t.eq("arrived A->B, B->A", (na, nb), (len(got_b), len(got_a)))
+    q = c.query()
+    tot = query_totals(q)
+    t.eq("totals RTP packets", na + nb, tot["RTP"]["packets"])
+    whole = na * 172 + nb * 92
+    payload = na * 160 + nb * 80
+    t.ok("totals RTP bytes (whole RTP packets or payloads)", tot["RTP"]["bytes"] in (whole, payload),
+         "%d or %d" % (whole, payload), tot["RTP"]["bytes"])
+    t.eq("totals RTP errors", 0, tot["RTP"]["errors"])
+    t.eq("totals RTCP packets", 5, tot["RTCP"]["packets"])
+    legs = query_legs(q)
+    la = leg_counts(legs.get(c.a_tag, {}))
+    lb = leg_counts(legs.get(c.b_tag, {}))
+    # a leg's counters may hold what it sent, or what it sent and received
+    t.ok("leg A RTP packets", la["packets"] in (na, na + nb), "%d or %d" % (na, na + nb), legs.get(c.a_tag))
+    t.ok("leg B RTP packets", lb["packets"] in (nb, na + nb), "%d or %d" % (nb, na + nb), legs.get(c.b_tag))
+    r = c.delete()
+    t.eq("delete totals RTP packets", na + nb, query_totals(r)["RTP"]["packets"])
+    c.close()
+
+
+@suite.case
+def rtcp_mux_both(t):
+    """Both legs use rtcp-mux: RTCP goes over the RTP ports."""
+    c = Call(D().ng)
+    r = t.result_ok("offer", c.offer(c.a.sdp(rtcp_mux=True)))
+    if not Sdp(r["sdp"]).media[0]["rtcp_mux"]:
+        t.skip("relay does not offer rtcp-mux onwards by default")
+    t.result_ok("answer", c.answer(c.b.sdp(rtcp_mux=True)))
+    to_b, to_a = c.relay_ports()
+    t.ok("answer to A keeps rtcp-mux", Sdp(c.answer_reply["sdp"]).media[0]["rtcp_mux"], "rtcp-mux",
+         c.answer_reply["sdp"])
+    for s, leg, dst in ((c.a, c.b, to_a), (c.b, c.a, to_b)):
+        s.rtp.sendto(rtp_build(1, 1, s.ssrc), (s.peer[0], s.peer[1]))
+        s.rtp.sendto(b"\x80\xc8\x00\x06" + bytes(24), (s.peer[0], s.peer[1]))
+    got_b = c.b.recv_rtp(2)
+    got_a = c.a.recv_rtp(2)
+    t.eq("B gets RTP+RTCP on its RTP port", 2, len(got_b))
+    t.eq("A gets RTP+RTCP on its RTP port", 2, len(got_a))
+    t.ok("B got an RTCP packet", any(is_rtcp(p) for p, _ in got_b), "RTCP", [p[:2] for p, _ in got_b])
+    c.delete()
+    c.close()
+
+
+@suite.case
+def rtcp_mux_demux(t):
+    """Kamailio's rtcp-mux-demux: A muxes, B gets a plain offer; B's RTCP to
+    port+1 reaches A on A's RTP port."""
+    c = Call(D().ng)
+    r = t.result_ok("offer", c.offer(c.a.sdp(rtcp_mux=True), rtcp_mux=["demux"]))
+    t.ok("offer reply: no rtcp-mux", not Sdp(r["sdp"]).media[0]["rtcp_mux"], "no rtcp-mux", r["sdp"])
+    t.result_ok("answer", c.answer())
+    to_b, to_a = c.relay_ports()
+    t.ok("answer reply to A has rtcp-mux", Sdp(c.answer_reply["sdp"]).media[0]["rtcp_mux"],
+         "rtcp-mux", c.answer_reply["sdp"])
+    c.b.send_rtcp(3, pace=0.005)
+    got = c.a.recv_rtp(3)
+    t.eq("B's RTCP arrives on A's RTP socket", 3, len(got))
+    t.eq("from the relay's port advertised to A", {("127.0.0.1", to_a)}, {s for _, s in got})
+    c.a.rtp.sendto(b"\x80\xc8\x00\x06" + bytes(24), (c.a.peer[0], c.a.peer[1]))
+    got = c.b.recv_rtcp(1)
+    t.eq("A's muxed RTCP arrives on B's RTCP socket", 1, len(got))
+    c.delete()
+    c.close()
+
+
+@suite.case
+def many_calls_no_crosstalk(t):
+    calls = [Call(D().ng).setup() for _ in range(6)]
+    for c in calls:
+        c.a.send_rtp(15, 0)
+        c.b.send_rtp(15, 0)
+    for i, c in enumerate(calls):
+        gb, ga = c.b.recv_rtp(15), c.a.recv_rtp(15)
+        t.eq("call %d: A->B count" % i, 15, len(gb))
+        t.eq("call %d: B->A count" % i, 15, len(ga))
+        t.ok("call %d: only the own peer's SSRC" % i,
+             {rtp_parse(p)["ssrc"] for p, _ in gb} <= {c.a.ssrc} and
+             {rtp_parse(p)["ssrc"] for p, _ in ga} <= {c.b.ssrc}, "own peer", "other calls' packets")
+    for c in calls:
+        c.delete()
+        c.close()
+
+
+def stranger_socket():
+    """A socket on 127.0.0.2 when the host routes it, else 127.0.0.1."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.2", 0))
+    except OSError:
+        s.bind(("127.0.0.1", 0))
+    return s
+
+
+@suite.case
+def latching_stranger_dropped(t):
+    c = Call(D().ng).setup()
+    to_b, to_a = c.relay_ports()
+    gb, ga = c.flow(10)
+    t.eq("before: flow both ways", (10, 10), (len(gb), len(ga)))
+    before = query_totals(c.query())
+    x = stranger_socket()
+    ssrc = 0x5a5a5a5a
+    for port in (to_a, to_b):
+        for i in range(20):
+            x.sendto(rtp_build(i, i * 160, ssrc), ("127.0.0.1", port))
+        for i in range(3):
+            x.sendto(b"\x80\xc8\x00\x06" + ssrc.to_bytes(4, "big") + bytes(20), ("127.0.0.1", port + 1))
+    time.sleep(0.2)
+    # the stranger's packets must not reach either leg
+    stray = [p for p, _ in c.a.recv_rtp(timeout=0.4) + c.b.recv_rtp(timeout=0.4)
+             + c.a.recv_rtcp(timeout=0.2) + c.b.recv_rtcp(timeout=0.2)]
+    t.eq("stranger's packets reaching the legs", 0, len(stray))
+    # the real legs keep working and the stranger hears nothing of it
+    gb, ga = c.flow(10)
+    t.eq("after: A->B", 10, len(gb))
+    t.eq("after: B->A", 10, len(ga))
+    t.eq("after: A->B still from the advertised port", {("127.0.0.1", to_b)}, {s for _, s in gb})
+    t.eq("after: B->A still from the advertised port", {("127.0.0.1", to_a)}, {s for _, s in ga})
+    x.settimeout(0.3)
+    heard = 0
+    try:
+        while True:
+            x.recv(2048)
+            heard += 1
+    except (socket.timeout, BlockingIOError):
+        pass
+    t.eq("packets the stranger received", 0, heard)
+    after = query_totals(c.query())
+    t.eq("RTP packets counted are only the real ones", (before["RTP"]["packets"] or 0) + 20,
+         after["RTP"]["packets"])
+    dropped = (after["RTP"]["errors"] or 0) - (before["RTP"]["errors"] or 0)
+    t.ok("stranger's RTP counted as errors/drops", dropped >= 40, ">= 40", after)
+    x.close()
+    c.delete()
+    c.close()
+
+
+@suite.case
+def unanswered_offer_relays_nothing_to_stranger(t):
+    """After an offer only, a packet to the port advertised to B is either
+    relayed to A (early media, B not yet latched) or dropped; never sent
+    elsewhere; and the daemon keeps working."""
+    c = Call(D().ng)
+    t.result_ok("offer", c.offer())
+    to_b = Sdp(c.offer_reply["sdp"]).port()
+    c.b.send_rtp(5, 0)
+    got = c.a.recv_rtp(timeout=0.5)
+    t.ok("early media reaches A or nothing", len(got) in (0, 5), "0 or 5", len(got))
+    t.result_ok("answer", c.answer())
+    gb, ga = c.flow(10)
+    t.eq("after answer: flow both ways", (10, 10), (len(gb), len(ga)))
+    c.delete()
+    c.close()
+
+
+if __name__ == "__main__":
+    suite.run()
