@@ -1,6 +1,9 @@
 /* session.c - msession lifetime; see session.h. */
 #include "session.h"
 
+#include "srtp.h"
+#include "transcode.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,9 +14,11 @@ struct msession *msession_new(const char *call_id, int nmedia)
 	if (!ms)
 		return NULL;
 	ms->st = calloc((size_t)nmedia * 4, sizeof(*ms->st));
+	ms->mm = calloc((size_t)nmedia * 2, sizeof(*ms->mm));
 	ms->call_id = strdup(call_id);
-	if (!ms->st || !ms->call_id) {
+	if (!ms->st || !ms->mm || !ms->call_id) {
 		free(ms->st);
+		free(ms->mm);
 		free(ms->call_id);
 		free(ms);
 		return NULL;
@@ -39,9 +44,24 @@ void msession_unref(struct msession *ms)
 {
 	if (atomic_fetch_sub(&ms->refs, 1) != 1)
 		return;
+	msession_free_stages(ms);
 	free(ms->st);
+	free(ms->mm);
 	free(ms->call_id);
 	free(ms);
+}
+
+void msession_free_stages(struct msession *ms)
+{
+	for (int i = 0; i < ms->nmedia * 2; i++) {
+		struct mmedia *m = &ms->mm[i];
+		srtp_dir_destroy(m->srtp_rx);
+		srtp_dir_destroy(m->srtp_tx);
+		if (m->xc)
+			xcoder_free(m->xc);
+		m->srtp_rx = m->srtp_tx = NULL;
+		m->xc = NULL;
+	}
 }
 
 void msession_close_fds(struct msession *ms)

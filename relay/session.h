@@ -46,6 +46,7 @@ struct stream_counters {
 	_Atomic uint64_t drop_source;           /* from an address that is not the party */
 	_Atomic uint64_t drop_malformed;        /* not RTP/RTCP */
 	_Atomic uint64_t drop_nopeer;           /* nowhere to send yet (no answer) */
+	_Atomic uint64_t drop_auth;             /* SRTP/SRTCP that failed authentication or replay checks */
 	_Atomic uint64_t send_errors;
 	_Atomic uint64_t last_in_ms;            /* uv_now() of the last accepted packet */
 };
@@ -66,12 +67,25 @@ struct mstream {
 	struct stream_counters c;   /* [cnt] */
 };
 
+struct srtp_dir;
+struct xcoder;
+
+/* The optional stages of one leg's media. NULL stages cost nothing.
+ * Set by the control thread before the session is posted, later replaced
+ * only through worker_post_stages(); then [wrk]. */
+struct mmedia {
+	struct srtp_dir *srtp_rx;   /* unprotects what this leg's party sends */
+	struct srtp_dir *srtp_tx;   /* protects what rtpgate sends to this leg's party */
+	struct xcoder *xc;          /* transcodes RTP from this leg's party for the other leg */
+};
+
 struct msession {
 	atomic_int refs;
 	struct worker *w;           /* [ctl] */
 	char *call_id;              /* [ctl] for log lines */
 	int nmedia;                 /* [ctl] */
 	struct mstream *st;         /* [ctl] 2 legs x nmedia x 2 comps */
+	struct mmedia *mm;          /* 2 legs x nmedia */
 	int closing;                /* [wrk] handles still closing */
 };
 
@@ -80,12 +94,20 @@ static inline struct mstream *msession_stream(struct msession *ms, int leg, int 
 	return &ms->st[(leg * ms->nmedia + media) * 2 + comp];
 }
 
+static inline struct mmedia *msession_media(struct msession *ms, int leg, int media)
+{
+	return &ms->mm[leg * ms->nmedia + media];
+}
+
 /* Control thread: a session with every stream's fd = -1. */
 struct msession *msession_new(const char *call_id, int nmedia);
 void msession_ref(struct msession *ms);
 void msession_unref(struct msession *ms);
 /* Control thread, only before the session was posted: closes the fds. */
 void msession_close_fds(struct msession *ms);
+/* Frees every stage (SRTP contexts, transcoders). The worker calls it once
+ * the sockets are closed; the control thread only for a never-posted one. */
+void msession_free_stages(struct msession *ms);
 
 /* Where a stream's party currently is (latched, else SDP). [wrk] */
 static inline const union rg_addr *mstream_dest(const struct mstream *s)

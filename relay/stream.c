@@ -18,6 +18,9 @@
  *   3. Everything else is dropped and counted as drop_source: it never
  *      reaches the other leg and never moves a latch. Before the leg's SDP
  *      is known (no answer yet) nothing from that leg is accepted.
+ *   SRTP/SRTCP is authenticated (and replay-checked) between the cheap source
+ *   check and the latch: a packet that fails never latches, counts or moves
+ *   anything; it is dropped and counted as drop_auth.
  * Towards a leg, rtpgate sends from the port it advertised to that leg, to
  * the latched address, or to the SDP address while nothing is latched.
  */
@@ -26,6 +29,8 @@
 
 #include "log.h"
 #include "session.h"
+#include "srtp.h"
+#include "transcode.h"
 #include "worker.h"
 
 #define CNT_ADD(var, n) atomic_store_explicit(&(var), \
@@ -45,30 +50,42 @@ static enum pkt_kind classify(const struct mstream *s, const uint8_t *p, unsigne
 	return len >= 12 ? PKT_RTP : PKT_BAD;
 }
 
-static bool source_ok(struct mstream *s, const union rg_addr *src)
+enum verdict { V_REJECT, V_ACCEPT, V_CONFIRM, V_LEARN };
+
+/* The latching rule of the file comment, without side effects. */
+static enum verdict source_check(const struct mstream *s, const union rg_addr *src)
 {
 	if (!addr_is_set(&s->expect))
-		return false;
+		return V_REJECT;
 	if (s->latch == LATCH_CONFIRMED)
-		return addr_equal(src, &s->latched);
-	if (addr_equal(src, &s->expect)) {
-		s->latched = *src;
-		s->latch = LATCH_CONFIRMED;
-		return true;
-	}
+		return addr_equal(src, &s->latched) ? V_ACCEPT : V_REJECT;
+	if (addr_equal(src, &s->expect))
+		return V_CONFIRM;
 	if (s->latch == LATCH_LEARNED)
-		return addr_equal(src, &s->latched);
-	if (!s->strict && addr_same_ip(src, &s->expect)) {
-		s->latched = *src;
-		s->latch = LATCH_LEARNED;
-		return true;
-	}
-	return false;
+		return addr_equal(src, &s->latched) ? V_ACCEPT : V_REJECT;
+	if (!s->strict && addr_same_ip(src, &s->expect))
+		return V_LEARN;
+	return V_REJECT;
 }
 
-static void flush(struct worker *w, struct mstream *out, int n)
+static void latch_commit(struct mstream *s, const union rg_addr *src, enum verdict v)
 {
-	int sent = 0;
+	if (v == V_CONFIRM || v == V_LEARN) {
+		s->latched = *src;
+		s->latch = v == V_CONFIRM ? LATCH_CONFIRMED : LATCH_LEARNED;
+	}
+}
+
+/* Packets waiting to leave through one socket. */
+struct txq {
+	struct mstream *out;
+	int n;
+};
+
+static void flush(struct worker *w, struct txq *q)
+{
+	int sent = 0, n = q->n;
+	struct mstream *out = q->out;
 	while (sent < n) {
 		int r = sendmmsg(out->fd, w->smsg + sent, (unsigned)(n - sent), MSG_DONTWAIT);
 		CNT_ADD(w->stats.send_calls, 1);
@@ -86,6 +103,59 @@ static void flush(struct worker *w, struct mstream *out, int n)
 		}
 		sent += r;
 	}
+	q->n = 0;
+	q->out = NULL;
+	w->nobuf = 0;   /* nothing refers to the worker's own buffers any more */
+}
+
+/* Protects (if the leg is SRTP) and queues one packet towards o's party.
+ * pkt must have WORKER_PKT_HEADROOM bytes of room after len. */
+static void queue_send(struct worker *w, struct txq *q, struct mstream *o, uint8_t *pkt,
+		       size_t len, bool rtcp)
+{
+	const union rg_addr *dst = mstream_dest(o);
+	struct mmedia *om = msession_media(o->ms, o->leg, o->media);
+	if (om->srtp_tx) {
+		size_t cap = len + WORKER_PKT_HEADROOM;
+		int r = rtcp ? srtp_dir_protect_rtcp(om->srtp_tx, pkt, &len, cap)
+			     : srtp_dir_protect_rtp(om->srtp_tx, pkt, &len, cap);
+		if (r < 0) {
+			CNT_ADD(o->c.send_errors, 1);
+			CNT_ADD(w->stats.send_errors, 1);
+			return;
+		}
+	}
+	if (q->n && (q->out != o || q->n == WORKER_BATCH))
+		flush(w, q);
+	q->out = o;
+	w->sdst[q->n] = *dst;
+	w->smsg[q->n].msg_hdr.msg_namelen = addr_len(dst);
+	w->siov[q->n].iov_base = pkt;
+	w->siov[q->n].iov_len = len;
+	q->n++;
+}
+
+#define XC_OUT_MAX 4
+
+static void transcode(struct worker *w, struct txq *q, struct mmedia *mm, struct mstream *o,
+		      const uint8_t *pkt, size_t len, uint64_t now)
+{
+	if (w->nobuf + XC_OUT_MAX > WORKER_BATCH && q->n)
+		flush(w, q);
+	uint8_t *outs[XC_OUT_MAX];
+	size_t lens[XC_OUT_MAX];
+	for (int k = 0; k < XC_OUT_MAX; k++)
+		outs[k] = w->obuf[w->nobuf + k];
+	int n = xcoder_rtp_in(mm->xc, pkt, len, now, outs,
+			      WORKER_PKT_MAX - WORKER_PKT_HEADROOM, lens, XC_OUT_MAX);
+	if (n < 0) {
+		CNT_ADD(w->stats.drop_malformed, 1);
+		return;
+	}
+	w->nobuf += n;
+	CNT_ADD(w->stats.transcoded, (uint64_t)n);
+	for (int k = 0; k < n; k++)
+		queue_send(w, q, o, outs[k], lens[k], false);
 }
 
 void stream_on_readable(uv_poll_t *h, int status, int events)
@@ -93,6 +163,7 @@ void stream_on_readable(uv_poll_t *h, int status, int events)
 	struct mstream *s = h->data;
 	struct msession *ms = s->ms;
 	struct worker *w = ms->w;
+	struct mmedia *mm = msession_media(ms, s->leg, s->media);
 	(void)events;
 	if (status < 0)
 		return;
@@ -106,19 +177,20 @@ void stream_on_readable(uv_poll_t *h, int status, int events)
 		if (n <= 0)
 			return;
 		uint64_t now = uv_now(&w->loop);
-		struct mstream *out = NULL;
-		int nsend = 0;
+		struct txq q = { NULL, 0 };
+		w->nobuf = 0;
 		uint64_t relayed = 0, bytes = 0, rtcp = 0;
 		for (int i = 0; i < n; i++) {
-			unsigned len = w->rmsg[i].msg_len;
-			const uint8_t *p = w->rbuf[i];
-			enum pkt_kind kind = classify(s, p, len);
+			size_t len = w->rmsg[i].msg_len;
+			uint8_t *p = w->rbuf[i];
+			enum pkt_kind kind = classify(s, p, (unsigned)len);
 			if (kind == PKT_BAD || (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
 				CNT_ADD(s->c.drop_malformed, 1);
 				CNT_ADD(w->stats.drop_malformed, 1);
 				continue;
 			}
-			if (!source_ok(s, &w->rsrc[i])) {
+			enum verdict v = source_check(s, &w->rsrc[i]);
+			if (v == V_REJECT) {
 				CNT_ADD(s->c.drop_source, 1);
 				CNT_ADD(w->stats.drop_source, 1);
 				LOG_RL(LOG_INFO, "media", ms->call_id,
@@ -126,6 +198,19 @@ void stream_on_readable(uv_poll_t *h, int status, int events)
 				       s->port);
 				continue;
 			}
+			if (mm->srtp_rx) {
+				int r = kind == PKT_RTCP ? srtp_dir_unprotect_rtcp(mm->srtp_rx, p, &len)
+							 : srtp_dir_unprotect_rtp(mm->srtp_rx, p, &len);
+				if (r < 0) {
+					CNT_ADD(s->c.drop_auth, 1);
+					CNT_ADD(w->stats.drop_auth, 1);
+					LOG_RL(LOG_INFO, "media", ms->call_id,
+					       "dropped SRTP%s packet on port %u: %s",
+					       kind == PKT_RTCP ? "C" : "", s->port, srtp_strerror(r));
+					continue;
+				}
+			}
+			latch_commit(s, &w->rsrc[i], v);
 			/* RTCP muxed on the RTP port is counted on the RTCP stream */
 			struct mstream *cs = kind == PKT_RTCP && s->comp == COMP_RTP
 				? msession_stream(ms, s->leg, s->media, COMP_RTCP) : s;
@@ -136,28 +221,31 @@ void stream_on_readable(uv_poll_t *h, int status, int events)
 			struct mstream *prtp = msession_stream(ms, !s->leg, s->media, COMP_RTP);
 			struct mstream *o = kind == PKT_RTP || prtp->mux ? prtp
 				: msession_stream(ms, !s->leg, s->media, COMP_RTCP);
-			const union rg_addr *dst = mstream_dest(o);
-			if (o->fd < 0 || !addr_is_set(dst)) {
+			if (o->fd < 0 || !addr_is_set(mstream_dest(o))) {
 				CNT_ADD(s->c.drop_nopeer, 1);
 				CNT_ADD(w->stats.drop_nopeer, 1);
 				continue;
 			}
-			if (out && out != o) {
-				flush(w, out, nsend);
-				nsend = 0;
+			if (mm->xc) {
+				/* a transcoded leg: rtpgate terminates its RTCP */
+				if (kind == PKT_RTCP)
+					xcoder_rtcp_in(mm->xc, p, len, now);
+				else
+					transcode(w, &q, mm, o, p, len, now);
+				continue;
 			}
-			out = o;
-			w->sdst[nsend] = *dst;
-			w->smsg[nsend].msg_hdr.msg_namelen = addr_len(dst);
-			w->siov[nsend].iov_base = w->rbuf[i];
-			w->siov[nsend].iov_len = len;
-			nsend++;
+			if (kind == PKT_RTCP && msession_media(ms, !s->leg, s->media)->xc) {
+				/* the other direction is transcoded: its RTCP would lie */
+				xcoder_rtcp_in(msession_media(ms, !s->leg, s->media)->xc, p, len, now);
+				continue;
+			}
+			queue_send(w, &q, o, p, len, kind == PKT_RTCP);
 			relayed++;
 			bytes += len;
 			rtcp += kind == PKT_RTCP;
 		}
-		if (nsend)
-			flush(w, out, nsend);
+		if (q.n)
+			flush(w, &q);
 		CNT_ADD(w->stats.pkts_relayed, relayed);
 		CNT_ADD(w->stats.bytes_relayed, bytes);
 		CNT_ADD(w->stats.rtcp_relayed, rtcp);

@@ -12,6 +12,8 @@
 
 #include "log.h"
 #include "session.h"
+#include "srtp.h"
+#include "transcode.h"
 
 struct msg_sess {
 	struct mbox_msg m;
@@ -69,6 +71,53 @@ static void on_update(struct mbox_msg *mm, void *owner)
 	msession_unref(ms);
 	free(u);
 	(void)owner;
+}
+
+struct msg_stages {
+	struct mbox_msg m;
+	struct msession *ms;
+	int leg, media;
+	unsigned which;
+	struct mmedia st;
+};
+
+static void on_stages(struct mbox_msg *mm, void *owner)
+{
+	struct msg_stages *u = (struct msg_stages *)mm;
+	struct mmedia *cur = msession_media(u->ms, u->leg, u->media);
+	(void)owner;
+	if (u->which & STAGE_SRTP_RX) {
+		srtp_dir_destroy(cur->srtp_rx);
+		cur->srtp_rx = u->st.srtp_rx;
+	}
+	if (u->which & STAGE_SRTP_TX) {
+		srtp_dir_destroy(cur->srtp_tx);
+		cur->srtp_tx = u->st.srtp_tx;
+	}
+	if (u->which & STAGE_XC) {
+		if (cur->xc)
+			xcoder_free(cur->xc);
+		cur->xc = u->st.xc;
+	}
+	msession_unref(u->ms);
+	free(u);
+}
+
+int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media,
+		       const struct mmedia *st, unsigned which)
+{
+	struct msg_stages *u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->m.fn = on_stages;
+	msession_ref(ms);
+	u->ms = ms;
+	u->leg = leg;
+	u->media = media;
+	u->which = which;
+	u->st = *st;
+	mailbox_post(&w->mbox, &u->m);
+	return 0;
 }
 
 static void on_stream_closed(uv_handle_t *h)
@@ -153,7 +202,7 @@ int worker_start(struct worker *w, int idx)
 	uv_timer_start(&w->tick, on_tick, 1000, 1000);
 	for (int i = 0; i < WORKER_BATCH; i++) {
 		w->riov[i].iov_base = w->rbuf[i];
-		w->riov[i].iov_len = WORKER_PKT_MAX;
+		w->riov[i].iov_len = WORKER_PKT_MAX - WORKER_PKT_HEADROOM;
 		w->rmsg[i].msg_hdr.msg_iov = &w->riov[i];
 		w->rmsg[i].msg_hdr.msg_iovlen = 1;
 		w->rmsg[i].msg_hdr.msg_name = &w->rsrc[i];

@@ -25,7 +25,8 @@
 /* Written by the worker (relaxed, single writer), read by anyone. */
 struct worker_stats {
 	_Atomic uint64_t pkts_relayed, bytes_relayed;
-	_Atomic uint64_t drop_source, drop_malformed, drop_nopeer, send_errors;
+	_Atomic uint64_t drop_source, drop_malformed, drop_nopeer, send_errors, drop_auth;
+	_Atomic uint64_t transcoded;        /* packets a transcoder produced */
 	_Atomic uint64_t rtcp_relayed;
 	_Atomic uint64_t recv_calls, send_calls;
 	atomic_int sessions;
@@ -48,7 +49,13 @@ struct worker {
 	struct iovec siov[WORKER_BATCH];
 	union rg_addr sdst[WORKER_BATCH];
 	uint8_t rbuf[WORKER_BATCH][WORKER_PKT_MAX];
+	/* packets made here (transcoder output) wait in these until sent */
+	uint8_t obuf[WORKER_BATCH][WORKER_PKT_MAX];
+	int nobuf;
 };
+
+/* Room kept after a received packet so SRTP protection can grow it in place. */
+#define WORKER_PKT_HEADROOM 128
 
 struct msession;
 
@@ -69,6 +76,13 @@ struct leg_media_addr {
 /* Control thread: new addresses for one leg (after an answer or re-offer). */
 int worker_post_update(struct worker *w, struct msession *ms, int leg,
 		       const struct leg_media_addr *m, int nmedia);
+/* Control thread: replaces stages of one leg's media. `which` says which
+ * fields of *st to install (the old ones are freed on the worker); the
+ * worker takes ownership of the installed ones. */
+enum { STAGE_SRTP_RX = 1, STAGE_SRTP_TX = 2, STAGE_XC = 4 };
+struct mmedia;
+int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media,
+		       const struct mmedia *st, unsigned which);
 /* Control thread: stop relaying and close the sockets; the worker drops its
  * reference when the last handle is closed. */
 int worker_post_del(struct worker *w, struct msession *ms);
