@@ -847,6 +847,11 @@ static int check_rewrite(const struct sdp_session *s, const struct sdp_rewrite *
 
 static const char *ip_type(int family) { return family == AF_INET6 ? "IP6" : "IP4"; }
 
+static void put_conn(struct rg_buf *out, const struct sdp_rewrite *rw)
+{
+	buf_printf(out, "c=IN %s %s\r\n", ip_type(rw->family), rw->addr);
+}
+
 static void put_line(struct rg_buf *out, const struct sdp_session *s,
 	const struct sdp_line *ln)
 {
@@ -909,17 +914,23 @@ static void rewrite_media(const struct sdp_session *s, const struct sdp_rewrite 
 	bool codecs_done = !mr->codecs, rtcp_done = mr->rtcp_port == 0;
 	bool mux_done = !mr->rtcp_mux, ptime_done = mr->ptime == 0;
 	bool dir_done = mr->dir == SDP_DIR_NONE;
+	/* a stream brought back from port 0 that had no c= anywhere gets one */
+	bool conn_done = m->media_conn || s->has_conn || mr->port == 0;
 
 	put_m_line(out, m, mr);
 	for (int i = first + 1; i < end; i++) {
 		const struct sdp_line *ln = &s->lines[i];
+		if (!conn_done && s->text[ln->off] != 'i') {
+			put_conn(out, rw);
+			conn_done = true;
+		}
 		if (!codecs_done && s->text[ln->off] == 'a') {
 			put_codecs(out, mr);
 			codecs_done = true;
 		}
 		switch (ln->kind) {
 		case L_CONN:
-			buf_printf(out, "c=IN %s %s\r\n", ip_type(rw->family), rw->addr);
+			put_conn(out, rw);
 			continue;
 		case L_RTPMAP:
 		case L_FMTP:
@@ -967,6 +978,8 @@ static void rewrite_media(const struct sdp_session *s, const struct sdp_rewrite 
 		}
 		put_line(out, s, ln);
 	}
+	if (!conn_done)
+		put_conn(out, rw);
 	if (!codecs_done)
 		put_codecs(out, mr);
 	if (!rtcp_done)
@@ -1006,7 +1019,7 @@ int sdp_rewrite(const struct sdp_session *s, const struct sdp_rewrite *rw,
 			buf_puts(out, "s=rtpgate\r\n");
 			continue;
 		case L_CONN:
-			buf_printf(out, "c=IN %s %s\r\n", ip_type(rw->family), rw->addr);
+			put_conn(out, rw);
 			continue;
 		case L_ICE:
 			if (rw->ice_remove)

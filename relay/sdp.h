@@ -148,7 +148,9 @@ struct sdp_rewrite {
  * the media section; a replaced a=rtcp/a=ptime/direction line in place of
  * the first original one; lines with no original to replace at the end of
  * the media section in the order a=rtcp, a=rtcp-mux, a=ptime, direction,
- * add_attrs. Returns 0, -EINVAL (bad rewrite arguments, reason in err; out
+ * add_attrs. A media section that had no c= of its own and no session-level
+ * c= to inherit (a rejected stream) gets a c= line right after m= and any i=
+ * when its new port is not 0. Returns 0, -EINVAL (bad rewrite arguments, reason in err; out
  * untouched) or -ENOMEM (out is then in its oom state). */
 int sdp_rewrite(const struct sdp_session *s, const struct sdp_rewrite *rw,
 	struct rg_buf *out, char *err, size_t errlen);

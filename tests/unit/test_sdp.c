@@ -874,6 +874,21 @@ static void t_rejected_stream_without_c(void)
 		return;
 	EXPECT_STR(sdp_media_get(s, 1)->addr, "");
 	EXPECT_INT(sdp_media_get(s, 1)->family, 0);
+	/* kept rejected: still no c=; brought back: a c= is added so that the
+	 * stream cannot lack the relay's address */
+	struct sdp_media_rewrite mr[2] = { { .port = 30000 }, { .port = 0 } };
+	struct sdp_rewrite rw = { .addr = "192.0.2.10", .family = AF_INET,
+		.nmedia = 2, .media = mr };
+	char *out = rewrite(s, &rw);
+	EXPECT_LINES(out, "v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "t=0 0",
+		"m=audio 30000 RTP/AVP 0", "c=IN IP4 192.0.2.10", "m=video 0 RTP/AVP 31");
+	free(out);
+	mr[1].port = 30002;
+	out = rewrite(s, &rw);
+	EXPECT_LINES(out, "v=0", "o=- 1 1 IN IP4 10.0.0.1", "s=-", "t=0 0",
+		"m=audio 30000 RTP/AVP 0", "c=IN IP4 192.0.2.10", "m=video 30002 RTP/AVP 31",
+		"c=IN IP4 192.0.2.10");
+	free(out);
 	sdp_free(s);
 }
 
