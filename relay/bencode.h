@@ -35,7 +35,7 @@ struct bval;
 #define BVAL_MAX_STR   (1024 * 1024)       /* bytes in one string */
 #define BVAL_MAX_ITEMS 10000               /* values in one tree */
 
-enum bval_type bval_type(const struct bval *v);
+enum bval_type bval_type(const struct bval *v);   /* v must not be NULL */
 
 /* Decoding. Returns 0 with *out set to a new tree (the caller frees it) and
  * *used set to the bytes consumed (trailing bytes are left alone: the caller
