@@ -9,7 +9,9 @@
  *     cpu_pct_per_stream=0.206
  *
  * (cpu_pct_per_stream: the share of one core that one real-time stream of
- * 50 packets/s costs). Usage: bench_codec [milliseconds of CPU per case,
+ * 50 packets/s costs). Then op=transcode lines time what a transcoded
+ * stream does per packet in one direction, decode A then encode B, with
+ * codec=A>B. Usage: bench_codec [milliseconds of CPU per case,
  * default 300]. It never fails for being slow.
  */
 #include "codec/codec.h"
@@ -138,6 +140,67 @@ static int run_case(const struct bench_case *c, double budget_ns)
 	return 0;
 }
 
+struct pair {
+	const char *from, *to;
+	int pcm_rate;
+};
+
+static const struct pair pairs[] = {
+	{ "PCMU", "opus", 8000 }, { "opus", "PCMU", 8000 },
+	{ "PCMU", "G729", 8000 }, { "G729", "PCMU", 8000 },
+	{ "PCMA", "PCMU", 8000 },
+};
+
+static void run_pair(const struct pair *pr, double budget_ns)
+{
+	const struct codec_desc *a = codec_find(pr->from, 0, 0);
+	const struct codec_desc *b = codec_find(pr->to, 0, 0);
+	struct codec_params pa, pb;
+	struct codec_enc *ea = NULL, *eb = NULL;
+	struct codec_dec *da = NULL;
+	codec_params_default(a, &pa);
+	codec_params_default(b, &pb);
+	pa.pcm_rate = pb.pcm_rate = pr->pcm_rate;
+	pa.annexb = pb.annexb = false;
+	pa.fec = pb.fec = a->id == CODEC_ID_OPUS || b->id == CODEC_ID_OPUS;
+	if (codec_enc_new(a, &pa, &ea) < 0 || codec_dec_new(a, &pa, &da) < 0 ||
+	    codec_enc_new(b, &pb, &eb) < 0) {
+		codec_enc_free(ea);
+		codec_dec_free(da);
+		return;
+	}
+	int fs = pr->pcm_rate * PTIME_MS / 1000;
+	int16_t *pcm = malloc(sizeof(int16_t) * (size_t)fs * NPKT);
+	uint8_t (*pkt)[MAXPKT] = malloc((size_t)NPKT * MAXPKT);
+	int len[NPKT];
+	int16_t mid[48000 / 1000 * 120];
+	uint8_t out[MAXPKT];
+	make_signal(pcm, fs * NPKT, pr->pcm_rate);
+	for (int i = 0; i < NPKT; i++)
+		len[i] = codec_encode(ea, pcm + (size_t)i * fs, fs, pkt[i], MAXPKT);
+	long frames = 0;
+	double t0 = cpu_ns(), t = t0;
+	while (t - t0 < budget_ns) {
+		for (int k = 0; k < 50; k++, frames++) {
+			int i = (int)(frames % NPKT);
+			int n = len[i] > 0 ? codec_decode(da, pkt[i], (size_t)len[i], mid, fs)
+					   : codec_decode_lost(da, NULL, 0, mid, fs);
+			if (n > 0)
+				codec_encode(eb, mid, n, out, sizeof(out));
+		}
+		t = cpu_ns();
+	}
+	char label[32];
+	snprintf(label, sizeof(label), "%s>%s", pr->from, pr->to);
+	struct bench_case c = { label, label, pr->pcm_rate, "" };
+	report(&c, "transcode", t - t0, frames);
+	free(pcm);
+	free(pkt);
+	codec_enc_free(ea);
+	codec_enc_free(eb);
+	codec_dec_free(da);
+}
+
 int main(int argc, char **argv)
 {
 	double ms = argc > 1 ? atof(argv[1]) : 300.0;
@@ -145,5 +208,7 @@ int main(int argc, char **argv)
 		ms = 300.0;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_case(&cases[i], ms * 1e6);
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		run_pair(&pairs[i], ms * 1e6);
 	return 0;
 }

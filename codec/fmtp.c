@@ -30,6 +30,26 @@ void codec_params_default(const struct codec_desc *desc,
 	p->events = 0xFFFF;
 }
 
+int codec_pick_pcm_rate(const struct codec_desc *desc,
+			const struct codec_params *p, int other_rate)
+{
+	if (!desc || !desc->ops)
+		return 0;
+	if (desc->id != CODEC_ID_OPUS)
+		return desc->pcm_rate;
+	int want = other_rate > 0 ? other_rate : 48000;
+	if (p) {
+		int peer = p->maxplaybackrate > p->sprop_maxcapturerate ?
+			   p->maxplaybackrate : p->sprop_maxcapturerate;
+		if (peer > 0 && peer < want)
+			want = peer;
+	}
+	for (const int *r = desc->ops->pcm_rates; *r; r++)
+		if (*r >= want)
+			return *r;
+	return 48000;
+}
+
 static int parse_uint(const char *s, size_t n, long max, long *out)
 {
 	long v = 0;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <spandsp/telephony.h>
 #include <spandsp/plc.h>
@@ -206,10 +207,29 @@ static int pcma_decode(struct codec_dec *d, const uint8_t *in, size_t len,
 	return g711_decode(d, alaw_to_linear, in, len, pcm, max);
 }
 
+/* At the start of a gap spandsp rotates its history ring to put the oldest
+ * sample first, using memcpy between overlapping ranges (undefined
+ * behaviour that AddressSanitizer stops on). Doing the same rotation here
+ * with memmove leaves it nothing to do. */
+static void plc_rotate_history(plc_state_t *s)
+{
+	int16_t tmp[PLC_HISTORY_LEN];
+	int n = s->buf_ptr;
+	if (s->missing_samples != 0 || n <= 0 || n >= PLC_HISTORY_LEN)
+		return;
+	memcpy(tmp, s->history, sizeof(int16_t) * (size_t)n);
+	memmove(s->history, s->history + n,
+		sizeof(int16_t) * (size_t)(PLC_HISTORY_LEN - n));
+	memcpy(s->history + PLC_HISTORY_LEN - n, tmp,
+	       sizeof(int16_t) * (size_t)n);
+	s->buf_ptr = 0;
+}
+
 static int g711_decode_lost(struct codec_dec *base, const uint8_t *next,
 			    size_t next_len, int16_t *pcm, int samples)
 {
 	struct g711_dec *d = (struct g711_dec *)base;
+	plc_rotate_history(&d->plc);
 	plc_fillin(&d->plc, pcm, samples);
 	return samples;
 }

@@ -8,7 +8,22 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define MAXPCM (48000 * 2)	/* 2 s at 48 kHz */
+/* Counts heap allocations while `counting` is set, to prove that encode,
+ * decode and conceal never allocate (the packet path must not). glibc's
+ * own allocator stays underneath; skipped under AddressSanitizer, which
+ * brings its own malloc. */
+#if defined(__SANITIZE_ADDRESS__)
+#define COUNT_ALLOCS 0
+#else
+#define COUNT_ALLOCS 1
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static int counting, allocs;
+void *malloc(size_t n) { allocs += counting; return __libc_malloc(n); }
+void *calloc(size_t n, size_t m) { allocs += counting; return __libc_calloc(n, m); }
+void *realloc(void *p, size_t n) { allocs += counting; return __libc_realloc(p, n); }
+#endif
 
 /* ---- signal helpers ---- */
 
@@ -666,6 +681,218 @@ out:
 	codec_dec_free(dec);
 }
 
+static void t_pick_rate(void)
+{
+	const struct codec_desc *opus = codec_find("opus", 0, 0);
+	struct codec_params p;
+	codec_params_default(opus, &p);
+	EXPECT_INT(codec_pick_pcm_rate(opus, &p, 8000), 8000);
+	EXPECT_INT(codec_pick_pcm_rate(opus, &p, 0), 48000);
+	EXPECT_INT(codec_pick_pcm_rate(opus, &p, 44100), 48000);
+	EXPECT_INT(codec_pick_pcm_rate(opus, &p, 11025), 12000);
+	codec_params_from_fmtp(opus, "maxplaybackrate=16000; sprop-maxcapturerate=16000", &p);
+	EXPECT_INT(codec_pick_pcm_rate(opus, &p, 48000), 16000);
+	EXPECT_INT(codec_pick_pcm_rate(opus, &p, 8000), 8000);
+	EXPECT_INT(codec_pick_pcm_rate(codec_find("G729", 0, 0), &p, 48000), 8000);
+	EXPECT_INT(codec_pick_pcm_rate(codec_find("telephone-event", 8000, 0), &p, 8000), 0);
+}
+
+/* The reported delay is where a speech-like signal comes out: the lag of
+ * the cross-correlation peak between input and output. */
+static void check_delay(const char *name, int rate, int tolerance)
+{
+	const struct codec_desc *d = codec_find(name, 0, 0);
+	struct codec_params p;
+	struct codec_enc *e = NULL;
+	struct codec_dec *dd = NULL;
+	codec_params_default(d, &p);
+	p.pcm_rate = rate;
+	p.annexb = false;
+	if (codec_enc_new(d, &p, &e) < 0 || codec_dec_new(d, &p, &dd) < 0) {
+		codec_enc_free(e);
+		unit_fail(__FILE__, __LINE__, "%s: cannot create", name);
+		return;
+	}
+	int fs = rate / 50, total = rate / fs * fs;
+	int16_t *in = calloc((size_t)total, sizeof(int16_t));
+	int16_t *out = calloc((size_t)total + 2 * (size_t)fs, sizeof(int16_t));
+	uint32_t seed = 7;
+	double ph = 0, f = 150;
+	for (int i = 0; i < total; i++) {
+		if (i % (rate / 20) == 0) {	/* a new "pitch" every 50 ms */
+			seed = seed * 1103515245u + 12345u;
+			f = 100 + (seed >> 16) % 200;
+		}
+		ph += 2 * M_PI * f / rate;
+		double v = 0;
+		for (int h = 1; h < 8; h++)
+			v += sin(h * ph) / h;
+		in[i] = (int16_t)(4000 * v);
+	}
+	int got = 0;
+	for (int off = 0; off < total; off += fs) {
+		uint8_t pkt[1500];
+		int n = codec_encode(e, in + off, fs, pkt, sizeof(pkt));
+		got += codec_decode(dd, pkt, (size_t)n, out + got, 2 * fs);
+	}
+	int best = 0;
+	double bc = -2;
+	for (int lag = 0; lag < rate / 50; lag++) {
+		double c = 0, a = 0, b = 0;
+		for (int i = rate / 4; i < total - rate / 25; i++) {
+			c += (double)in[i] * out[i + lag];
+			a += (double)in[i] * in[i];
+			b += (double)out[i + lag] * out[i + lag];
+		}
+		c /= sqrt(a * b) + 1e-9;
+		if (c > bc) {
+			bc = c;
+			best = lag;
+		}
+	}
+	int reported = codec_enc_delay(e) + codec_dec_delay(dd);
+	if (abs(best - reported) > tolerance)
+		unit_fail(__FILE__, __LINE__, "%s@%d delay: reported %d samples, measured %d (corr %.2f)",
+			  name, rate, reported, best, bc);
+	free(in);
+	free(out);
+	codec_enc_free(e);
+	codec_dec_free(dd);
+}
+
+static void t_delay(void)
+{
+	check_delay("PCMA", 8000, 0);
+	check_delay("G729", 8000, 4);
+	check_delay("opus", 8000, 4);
+	check_delay("opus", 48000, 24);
+}
+
+static void t_opus_stereo(void)
+{
+	const struct codec_desc *opus = codec_find("opus", 0, 0);
+	struct codec_params p;
+	struct codec_enc *e = NULL;
+	struct codec_dec *d = NULL, *mono = NULL;
+	codec_params_default(opus, &p);
+	p.channels = 2;
+	p.bitrate = 64000;
+	EXPECT_INT(codec_enc_new(opus, &p, &e), 0);
+	EXPECT_INT(codec_dec_new(opus, &p, &d), 0);
+	p.channels = 1;
+	EXPECT_INT(codec_dec_new(opus, &p, &mono), 0);
+	if (!e || !d || !mono)
+		goto out;
+	char fmtp[128];
+	p.channels = 2;
+	codec_fmtp_format(opus, &p, fmtp, sizeof(fmtp));
+	EXPECT_STR(fmtp, "stereo=1; sprop-stereo=1; useinbandfec=1");
+	/* left 1 kHz, right silent; a mono decoder downmixes */
+	static int16_t in[960 * 2 * 50], out[960 * 2 * 50], outm[960 * 50];
+	for (int i = 0; i < 960 * 50; i++) {
+		in[2 * i] = (int16_t)(10000 * sin(2 * M_PI * 1000.0 * i / 48000));
+		in[2 * i + 1] = 0;
+	}
+	int got = 0, gotm = 0;
+	for (int k = 0; k < 50; k++) {
+		uint8_t pkt[1500];
+		int n = codec_encode(e, in + k * 960 * 2, 960, pkt, sizeof(pkt));
+		EXPECT(n > 0);
+		got += codec_decode(d, pkt, (size_t)n, out + got * 2, 960);
+		gotm += codec_decode(mono, pkt, (size_t)n, outm + gotm, 960);
+	}
+	EXPECT_INT(got, 960 * 50);
+	EXPECT_INT(gotm, 960 * 50);
+	double l = 0, r = 0;
+	for (int i = 48000 / 4; i < got; i++) {
+		l += (double)out[2 * i] * out[2 * i];
+		r += (double)out[2 * i + 1] * out[2 * i + 1];
+	}
+	if (db(sqrt(r / l)) > -20.0)
+		unit_fail(__FILE__, __LINE__, "stereo separation: expected right < -20 dB of left, got %.1f dB",
+			  db(sqrt(r / l)));
+	EXPECT(fabs(zc_freq(outm + 48000 / 4, gotm - 48000 / 4, 48000) - 1000.0) < 10.0);
+out:
+	codec_enc_free(e);
+	codec_dec_free(d);
+	codec_dec_free(mono);
+}
+
+/* Encode, decode, conceal and FEC on the packet path: no allocation. */
+static void t_no_alloc_on_packet_path(void)
+{
+#if COUNT_ALLOCS
+	/* the counter itself works: creating an encoder allocates */
+	struct codec_enc *probe = NULL;
+	allocs = 0;
+	counting = 1;
+	codec_enc_new(codec_find("opus", 0, 0), NULL, &probe);
+	counting = 0;
+	EXPECT(allocs > 0);
+	codec_enc_free(probe);
+	static const struct { const char *name; int rate; const char *fmtp; int ms; } c[] = {
+		{ "PCMU", 8000, "", 20 }, { "PCMA", 8000, "", 20 },
+		{ "opus", 8000, "useinbandfec=1", 20 }, { "opus", 48000, "usedtx=1", 30 },
+		{ "G729", 8000, "annexb=yes", 20 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const struct codec_desc *d = codec_find(c[i].name, 0, 0);
+		struct codec_params p;
+		struct codec_enc *e = NULL;
+		struct codec_dec *dd = NULL;
+		codec_params_default(d, &p);
+		p.pcm_rate = c[i].rate;
+		codec_params_from_fmtp(d, c[i].fmtp, &p);
+		if (codec_enc_new(d, &p, &e) < 0 || codec_dec_new(d, &p, &dd) < 0) {
+			codec_enc_free(e);
+			unit_fail(__FILE__, __LINE__, "%s: cannot create", c[i].name);
+			continue;
+		}
+		int fs = c[i].rate * c[i].ms / 1000;
+		static int16_t pcm[48000 / 10], out[48000 / 10];
+		uint8_t pkt[2][1500];
+		int len[2] = { 0, 0 };
+		allocs = 0;
+		counting = 1;
+		for (int k = 0; k < 30; k++) {
+			sine(pcm, fs, c[i].rate, 1000.0, k < 20 ? -10.0 : -90.0, (long)k * fs);
+			len[k & 1] = codec_encode(e, pcm, fs, pkt[k & 1], sizeof(pkt[0]));
+			if (k % 7 == 3)
+				codec_decode_lost(dd, pkt[k & 1], (size_t)len[k & 1], out, fs);
+			else if (len[k & 1] > 0)
+				codec_decode(dd, pkt[k & 1], (size_t)len[k & 1], out, fs);
+			else
+				codec_decode_lost(dd, NULL, 0, out, fs);
+		}
+		counting = 0;
+		if (allocs)
+			unit_fail(__FILE__, __LINE__, "%s@%d: expected no allocation, got %d",
+				  c[i].name, c[i].rate, allocs);
+		codec_enc_free(e);
+		codec_dec_free(dd);
+	}
+	struct codec_dtmf_det *det = NULL;
+	struct codec_dtmf_gen *gen = NULL;
+	codec_dtmf_det_new(48000, &det);
+	codec_dtmf_gen_new(48000, &gen);
+	if (det && gen) {
+		static int16_t pcm[960];
+		struct codec_dtmf_tone t[4];
+		allocs = 0;
+		counting = 1;
+		codec_dtmf_gen_start(gen, 5, 10);
+		for (int k = 0; k < 10; k++) {
+			codec_dtmf_gen_fill(gen, pcm, 960);
+			codec_dtmf_det_feed(det, pcm, 960, t, 4);
+		}
+		counting = 0;
+		EXPECT_INT(allocs, 0);
+	}
+	codec_dtmf_det_free(det);
+	codec_dtmf_gen_free(gen);
+#endif
+}
+
 const struct unit_case unit_cases[] = {
 	UNIT(t_registry_find),
 	UNIT(t_create_errors),
@@ -680,5 +907,9 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_plc),
 	UNIT(t_opus_fec),
 	UNIT(t_g729_annexb_sid),
+	UNIT(t_pick_rate),
+	UNIT(t_delay),
+	UNIT(t_opus_stereo),
+	UNIT(t_no_alloc_on_packet_path),
 	{ 0 },
 };

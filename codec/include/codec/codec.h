@@ -113,6 +113,15 @@ struct codec_params {
 	uint32_t events;     /* telephone-event: bit n = event n (0..31) */
 };
 
+/* The internal PCM rate to run desc at on a leg whose peer's fmtp gave p,
+ * when the other leg of the call runs at other_rate (0: unknown). Opus:
+ * the lowest rate libopus supports that is at least the smallest of
+ * other_rate and the best the peer plays or captures (maxplaybackrate,
+ * sprop-maxcapturerate), so a call to a narrowband leg runs at 8 kHz and
+ * needs no resampling. G.711, G.729: 8000. telephone-event: 0. */
+int codec_pick_pcm_rate(const struct codec_desc *desc,
+			const struct codec_params *p, int other_rate);
+
 /* Fills the codec's defaults. */
 void codec_params_default(const struct codec_desc *desc,
 			  struct codec_params *p);
