@@ -20,6 +20,7 @@ struct call_media {
 	bool active;                 /* ports allocated (m= port was not 0) */
 	bool mux_offered;            /* the offerer offered a=rtcp-mux */
 	bool mux_to_answerer;        /* we offered a=rtcp-mux onwards */
+	bool mux_accept;             /* the offer said rtcp-mux accept/demux: accept it from the offerer */
 };
 
 struct call_leg {

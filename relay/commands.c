@@ -271,6 +271,7 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 	for (int m = 0; m < c->nmedia; m++) {
 		const struct sdp_media *sm = sdp_media_get(sdp, m);
 		c->media[m].mux_offered = sm->rtcp_mux;
+		c->media[m].mux_accept = rq->rtcp_mux & (NG_RTCPMUX_ACCEPT | NG_RTCPMUX_DEMUX);
 		bool mux = sm->rtcp_mux;
 		if (rq->rtcp_mux & (NG_RTCPMUX_DEMUX | NG_RTCPMUX_REJECT))
 			mux = false;
@@ -359,7 +360,8 @@ static struct bval *cmd_answer(struct rg_daemon *d, const struct ng_request *rq)
 		const struct sdp_media *sm = sdp_media_get(sdp, m);
 		al->addr[m].mux = sm->rtcp_mux && c->media[m].mux_to_answerer;
 		bool omux = c->media[m].mux_offered &&
-			(al->addr[m].mux || (rq->rtcp_mux & (NG_RTCPMUX_ACCEPT | NG_RTCPMUX_DEMUX))) &&
+			(al->addr[m].mux || c->media[m].mux_accept ||
+			 (rq->rtcp_mux & (NG_RTCPMUX_ACCEPT | NG_RTCPMUX_DEMUX))) &&
 			!(rq->rtcp_mux & NG_RTCPMUX_REJECT);
 		ol->addr[m].mux = omux;
 		mux_back[m] = omux && c->media[m].active;

@@ -159,24 +159,39 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 
 /* ---- UNIX stream ------------------------------------------------------- */
 
+#define UNIX_IDLE_MS 10000
+
 struct unix_conn {
 	uv_pipe_t pipe;
+	uv_timer_t idle;     /* a connection that sends no whole request is closed */
 	struct rg_daemon *d;
 	struct rg_buf in;
 	bool done;
+	int handles;
 };
 
 static void conn_closed(uv_handle_t *h)
 {
 	struct unix_conn *c = h->data;
+	if (--c->handles)
+		return;
 	buf_free(&c->in);
 	free(c);
 }
 
 static void conn_close(struct unix_conn *c)
 {
-	if (!uv_is_closing((uv_handle_t *)&c->pipe))
+	if (!uv_is_closing((uv_handle_t *)&c->pipe)) {
 		uv_close((uv_handle_t *)&c->pipe, conn_closed);
+		uv_close((uv_handle_t *)&c->idle, conn_closed);
+	}
+}
+
+static void conn_idle(uv_timer_t *t)
+{
+	struct unix_conn *c = t->data;
+	LOG(LOG_INFO, "control", "closing a UNIX control connection idle for %d s", UNIX_IDLE_MS / 1000);
+	conn_close(c);
 }
 
 struct write_req {
@@ -245,6 +260,9 @@ static void conn_try(struct unix_conn *c, bool eof)
 	if (n && p[0] != 'd' && p[0] != '{') {
 		/* "<cookie> <body>": echo the cookie */
 		const char *sp = memchr(p, ' ', n < 256 ? n : 256);
+		for (const char *q = p; sp && q < sp; q++)
+			if ((unsigned char)*q <= 0x20 || (unsigned char)*q >= 0x7f)
+				sp = NULL;   /* a cookie is printable; this is garbage */
 		if (!sp) {
 			if (n < 256 && !eof)
 				return;
@@ -330,7 +348,11 @@ static void unix_accept(uv_stream_t *server, int status)
 	c->d = d;
 	buf_init(&c->in);
 	uv_pipe_init(d->loop, &c->pipe, 0);
+	uv_timer_init(d->loop, &c->idle);
 	c->pipe.data = c;
+	c->idle.data = c;
+	c->handles = 2;
+	uv_timer_start(&c->idle, conn_idle, UNIX_IDLE_MS, 0);
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0) {
 		conn_close(c);
 		return;
