@@ -273,10 +273,13 @@ class NgUnix:
         s.settimeout(t)
         try:
             s.connect(self.path)
-            if data:
-                s.sendall(data)
-            if shut_wr:
-                s.shutdown(socket.SHUT_WR)
+            try:
+                if data:
+                    s.sendall(data)
+                if shut_wr:
+                    s.shutdown(socket.SHUT_WR)
+            except (BrokenPipeError, ConnectionResetError):
+                pass    # closed on us (e.g. request too big): read what it said
             buf = b""
             end = time.monotonic() + t
             while True:
@@ -697,17 +700,19 @@ def stats_ports(st):
 
 
 def stats_sessions(st):
-    """Current sessions from a statistics reply, or None."""
-    for keys in (("sessions", "sessionsown", "currentsessions", "sessionscurrent"),
+    """Current sessions from a statistics reply, or None. Prefers a
+    "sessions" dict's active/current count, then a number under a
+    session-count key (rtpengine's "sessionsown")."""
+    r = _find(st, lambda k, v: _norm(k) == "sessions" and isinstance(v, dict))
+    if r:
+        for k, v in r[1].items():
+            if _norm(k) in ("active", "current", "own", "now", "inuse", "count") and _num(v) is not None:
+                return _num(v)
+    for keys in (("sessions", "sessionsown", "currentsessions", "sessionscurrent", "activesessions"),
                  ("sessionstotal",)):
         r = _find(st, lambda k, v: _norm(k) in keys and _num(v) is not None)
         if r:
             return _num(r[1])
-    r = _find(st, lambda k, v: _norm(k) == "sessions" and isinstance(v, dict))
-    if r:
-        for k, v in r[1].items():
-            if _norm(k) in ("current", "own", "active", "now", "inuse", "count"):
-                return _num(v)
     return None
 
 
@@ -745,6 +750,9 @@ def leg_counts(leg, kind="RTP", direction=None):
             return
         if not isinstance(d, dict):
             return
+        lp = _num(d.get("local port"))
+        if lp is not None:
+            ctx = "RTCP" if lp % 2 else "RTP"    # rtcp-mux streams are even
         fl = d.get("flags")
         if isinstance(fl, list):
             for f in fl:
