@@ -128,6 +128,13 @@ int codec_decode_lost(struct codec_dec *dec, const uint8_t *next,
 					   next_len, pcm, samples);
 }
 
+int codec_dec_reset(struct codec_dec *dec)
+{
+	if (!dec)
+		return -EINVAL;
+	return dec->desc->ops->dec_reset(dec);
+}
+
 int codec_dec_delay(const struct codec_dec *dec)
 {
 	return dec ? dec->delay : 0;

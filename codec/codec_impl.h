@@ -41,6 +41,7 @@ struct codec_ops {
 		      int);
 	int (*decode_lost)(struct codec_dec *, const uint8_t *, size_t,
 			   int16_t *, int);
+	int (*dec_reset)(struct codec_dec *);
 	/* payload duration in RTP clock units, or negative errno */
 	int (*duration)(const uint8_t *, size_t);
 };

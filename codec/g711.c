@@ -234,6 +234,13 @@ static int g711_decode_lost(struct codec_dec *base, const uint8_t *next,
 	return samples;
 }
 
+static int g711_dec_reset(struct codec_dec *base)
+{
+	struct g711_dec *d = (struct g711_dec *)base;
+	plc_init(&d->plc);
+	return 0;
+}
+
 static int g711_duration(const uint8_t *payload, size_t len)
 {
 	return len > (size_t)INT32_MAX ? -EBADMSG : (int)len;
@@ -249,6 +256,7 @@ const struct codec_ops codec_pcmu_ops = {
 	.dec_free = g711_dec_free,
 	.decode = pcmu_decode,
 	.decode_lost = g711_decode_lost,
+	.dec_reset = g711_dec_reset,
 	.duration = g711_duration,
 };
 
@@ -262,5 +270,6 @@ const struct codec_ops codec_pcma_ops = {
 	.dec_free = g711_dec_free,
 	.decode = pcma_decode,
 	.decode_lost = g711_decode_lost,
+	.dec_reset = g711_dec_reset,
 	.duration = g711_duration,
 };

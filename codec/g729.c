@@ -154,6 +154,17 @@ static int g729_decode_lost(struct codec_dec *base, const uint8_t *next,
 	return samples;
 }
 
+static int g729_dec_reset(struct codec_dec *base)
+{
+	struct g729_dec *d = (struct g729_dec *)base;
+	bcg729DecoderChannelContextStruct *fresh = initBcg729DecoderChannel();
+	if (!fresh)
+		return -ENOMEM;
+	closeBcg729DecoderChannel(d->ctx);
+	d->ctx = fresh;
+	return 0;
+}
+
 static int g729_duration(const uint8_t *payload, size_t len)
 {
 	int frames = frames_in(len);
@@ -170,5 +181,6 @@ const struct codec_ops codec_g729_ops = {
 	.dec_free = g729_dec_free,
 	.decode = g729_decode,
 	.decode_lost = g729_decode_lost,
+	.dec_reset = g729_dec_reset,
 	.duration = g729_duration,
 };

@@ -221,6 +221,12 @@ static int opus_decode_lost_op(struct codec_dec *base, const uint8_t *next,
 	return n < 0 ? map_err(n) : n;
 }
 
+static int opus_dec_reset(struct codec_dec *base)
+{
+	struct opus_dec *d = (struct opus_dec *)base;
+	return opus_decoder_ctl(d->od, OPUS_RESET_STATE) == OPUS_OK ? 0 : -EIO;
+}
+
 static int opus_duration(const uint8_t *payload, size_t len)
 {
 	if (len == 0 || len > (size_t)MAX_CHUNKS * MAX_FRAME_BYTES)
@@ -239,5 +245,6 @@ const struct codec_ops codec_opus_ops = {
 	.dec_free = opus_dec_free,
 	.decode = opus_decode_op,
 	.decode_lost = opus_decode_lost_op,
+	.dec_reset = opus_dec_reset,
 	.duration = opus_duration,
 };

@@ -10,9 +10,14 @@
 
 /* Counts heap allocations while `counting` is set, to prove that encode,
  * decode and conceal never allocate (the packet path must not). glibc's
- * own allocator stays underneath; skipped under AddressSanitizer, which
- * brings its own malloc. */
-#if defined(__SANITIZE_ADDRESS__)
+ * own allocator stays underneath; skipped under the address, thread and
+ * memory sanitizers, which bring their own malloc. */
+#if !defined(__has_feature)
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__) || \
+    __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
 #define COUNT_ALLOCS 0
 #else
 #define COUNT_ALLOCS 1
@@ -893,6 +898,54 @@ static void t_no_alloc_on_packet_path(void)
 #endif
 }
 
+/* After a reset a decoder decodes exactly like a new one. */
+static void t_dec_reset(void)
+{
+	static const struct { const char *name; int rate; } c[] = {
+		{ "PCMU", 8000 }, { "opus", 8000 }, { "opus", 48000 }, { "G729", 8000 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const struct codec_desc *d = codec_find(c[i].name, 0, 0);
+		struct codec_params p;
+		struct codec_enc *e = NULL;
+		struct codec_dec *used = NULL, *fresh = NULL;
+		codec_params_default(d, &p);
+		p.pcm_rate = c[i].rate;
+		if (codec_enc_new(d, &p, &e) < 0 || codec_dec_new(d, &p, &used) < 0 ||
+		    codec_dec_new(d, &p, &fresh) < 0) {
+			unit_fail(__FILE__, __LINE__, "%s: cannot create", c[i].name);
+			codec_enc_free(e);
+			codec_dec_free(used);
+			continue;
+		}
+		int fs = c[i].rate / 50;
+		static int16_t in[960], a[960], b[960];
+		uint8_t pkt[10][1500];
+		int len[10];
+		for (int k = 0; k < 10; k++) {
+			sine(in, fs, c[i].rate, 700.0 + 50 * k, -12.0, (long)k * fs);
+			len[k] = codec_encode(e, in, fs, pkt[k], sizeof(pkt[k]));
+		}
+		for (int k = 0; k < 5; k++)
+			codec_decode(used, pkt[k], (size_t)len[k], a, fs);
+		codec_decode_lost(used, NULL, 0, a, fs);
+		EXPECT_INT(codec_dec_reset(used), 0);
+		int diff = 0;
+		for (int k = 5; k < 10; k++) {
+			int na = codec_decode(used, pkt[k], (size_t)len[k], a, fs);
+			int nb = codec_decode(fresh, pkt[k], (size_t)len[k], b, fs);
+			if (na != nb || memcmp(a, b, sizeof(int16_t) * (size_t)fs) != 0)
+				diff++;
+		}
+		if (diff)
+			unit_fail(__FILE__, __LINE__, "%s@%d: %d frames differ from a new decoder after reset",
+				  c[i].name, c[i].rate, diff);
+		codec_enc_free(e);
+		codec_dec_free(used);
+		codec_dec_free(fresh);
+	}
+}
+
 const struct unit_case unit_cases[] = {
 	UNIT(t_registry_find),
 	UNIT(t_create_errors),
@@ -910,6 +963,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_pick_rate),
 	UNIT(t_delay),
 	UNIT(t_opus_stereo),
+	UNIT(t_dec_reset),
 	UNIT(t_no_alloc_on_packet_path),
 	{ 0 },
 };

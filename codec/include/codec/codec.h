@@ -170,6 +170,11 @@ int codec_decode(struct codec_dec *dec, const uint8_t *payload, size_t len,
  * samples: G.729 multiple of 80, Opus multiple of 2.5 ms. Returns samples. */
 int codec_decode_lost(struct codec_dec *dec, const uint8_t *next,
 		      size_t next_len, int16_t *pcm, int samples);
+/* Forgets the decoder's history (call when the sender's SSRC changes), so
+ * the new source is not concealed or filtered with the old one's state.
+ * Does not allocate, except G.729, which bcg729 can only reset by making a
+ * new context; on -ENOMEM the old state is kept. */
+int codec_dec_reset(struct codec_dec *dec);
 /* Algorithmic delay added by the decoder, in samples at pcm_rate. */
 int codec_dec_delay(const struct codec_dec *dec);
 const struct codec_desc *codec_dec_desc(const struct codec_dec *dec);
