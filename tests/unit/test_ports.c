@@ -1,0 +1,149 @@
+/* test_ports.c - the port pool: pairs, randomness, exhaustion, quarantine. */
+#include "unit.h"
+#include "ports.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static struct sockaddr_in lo(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	return a;
+}
+
+/* A range of `n` ports nobody else is likely to use: random base. */
+static int pick_base(int n)
+{
+	uint32_t r = 0;
+	getrandom(&r, sizeof(r), 0);
+	return 30000 + (int)((r % 15000) & ~1u);
+	(void)n;
+}
+
+static void t_pairs_are_even_odd_and_bound(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(20);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 19, 0), 0);
+	EXPECT_INT(ports_total(p), 20);
+	int fds[20];
+	uint16_t ports[10];
+	for (int i = 0; i < 10; i++) {
+		uint16_t port;
+		int r = ports_alloc_pair(p, 1000, &fds[2 * i], &fds[2 * i + 1], &port);
+		EXPECT_INT(r, 0);
+		EXPECT_INT(port % 2, 0);
+		EXPECT(port >= base && port + 1 <= base + 19);
+		struct sockaddr_in got;
+		socklen_t len = sizeof(got);
+		getsockname(fds[2 * i + 1], (struct sockaddr *)&got, &len);
+		EXPECT_INT(ntohs(got.sin_port), port + 1);
+		for (int k = 0; k < i; k++)
+			EXPECT(ports[k] != port);
+		ports[i] = port;
+	}
+	EXPECT_INT(ports_in_use(p), 20);
+	int x, y;
+	uint16_t port;
+	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), -ENOSPC);
+	for (int i = 0; i < 20; i++)
+		close(fds[i]);
+	ports_pool_free(p);
+}
+
+static void t_quarantine(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(2);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 3000), 0);
+	int x, y;
+	uint16_t port;
+	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), 0);
+	close(x);
+	close(y);
+	ports_release_pair(p, port, 1000);
+	EXPECT_INT(ports_in_use(p), 0);
+	EXPECT_INT(ports_resting(p, 2000), 2);
+	/* still resting at 3999 ms */
+	EXPECT_INT(ports_alloc_pair(p, 3999, &x, &y, &port), -ENOSPC);
+	EXPECT_INT(ports_alloc_pair(p, 4000, &x, &y, &port), 0);
+	close(x);
+	close(y);
+	/* a double release is harmless */
+	ports_release_pair(p, port, 5000);
+	ports_release_pair(p, port, 5000);
+	EXPECT_INT(ports_in_use(p), 0);
+	ports_pool_free(p);
+}
+
+static void t_random_start(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(400);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 399, 0), 0);
+	/* 20 fresh allocations, each released at once: if the start were fixed
+	 * they would all get the same port */
+	int distinct = 0;
+	uint16_t seen[20];
+	for (int i = 0; i < 20; i++) {
+		int x, y;
+		uint16_t port;
+		EXPECT_INT(ports_alloc_pair(p, 1, &x, &y, &port), 0);
+		close(x);
+		close(y);
+		ports_release_pair(p, port, 1);
+		int dup = 0;
+		for (int k = 0; k < distinct; k++)
+			dup |= seen[k] == port;
+		if (!dup)
+			seen[distinct++] = port;
+	}
+	if (distinct < 10)
+		unit_fail(__FILE__, __LINE__, "expected >= 10 distinct ports of 20 draws, got %d", distinct);
+	ports_pool_free(p);
+}
+
+static void t_port_taken_by_others_is_skipped(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(4);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 3, 0), 0);
+	/* someone else holds base+1: only the pair base+2/base+3 is usable */
+	int other = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in o = a;
+	o.sin_port = htons((uint16_t)(base + 1));
+	EXPECT_INT(bind(other, (struct sockaddr *)&o, sizeof(o)), 0);
+	int x, y;
+	uint16_t port;
+	EXPECT_INT(ports_alloc_pair(p, 1, &x, &y, &port), 0);
+	EXPECT_INT(port, base + 2);
+	EXPECT_INT(ports_alloc_pair(p, 1, &x, &y, &port), -ENOSPC);
+	close(other);
+	ports_pool_free(p);
+}
+
+static void t_bad_ranges(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, 20000, 10000, 0), -EINVAL);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, 20001, 20001, 0), -EINVAL);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, 0, 10, 0), -EINVAL);
+}
+
+const struct unit_case unit_cases[] = {
+	UNIT(t_pairs_are_even_odd_and_bound),
+	UNIT(t_quarantine),
+	UNIT(t_random_start),
+	UNIT(t_port_taken_by_others_is_skipped),
+	UNIT(t_bad_ranges),
+	{ 0 },
+};
