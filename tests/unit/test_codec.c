@@ -946,6 +946,142 @@ static void t_dec_reset(void)
 	}
 }
 
+/* ---- every ordered pair of codecs, as a transcoder chains them ---- */
+
+struct chain {
+	struct codec_enc *ea, *eb;
+	struct codec_dec *da, *db;
+	int delay;
+};
+
+static int chain_new(struct chain *c, const char *a, const char *b)
+{
+	const char *names[2] = { a, b };
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < 2; i++) {
+		const struct codec_desc *d = codec_find(names[i], 0, 0);
+		struct codec_params p;
+		codec_params_default(d, &p);
+		p.pcm_rate = 8000;	/* as the transcoder runs Opus against G.711/G.729 */
+		p.annexb = false;
+		p.fec = true;
+		if (codec_enc_new(d, &p, i ? &c->eb : &c->ea) < 0 ||
+		    codec_dec_new(d, &p, i ? &c->db : &c->da) < 0)
+			return -1;
+	}
+	c->delay = codec_enc_delay(c->ea) + codec_dec_delay(c->da) +
+		   codec_enc_delay(c->eb) + codec_dec_delay(c->db);
+	return 0;
+}
+
+static void chain_free(struct chain *c)
+{
+	codec_enc_free(c->ea);
+	codec_enc_free(c->eb);
+	codec_dec_free(c->da);
+	codec_dec_free(c->db);
+}
+
+/* in -> A -> PCM -> B -> out, 20 ms at a time; returns samples out */
+static int chain_run(struct chain *c, const int16_t *in, int n, int16_t *out)
+{
+	int got = 0;
+	for (int off = 0; off + 160 <= n; off += 160) {
+		uint8_t pkt[400];
+		int16_t mid[160];
+		int len = codec_encode(c->ea, in + off, 160, pkt, sizeof(pkt));
+		int m = len > 0 ? codec_decode(c->da, pkt, (size_t)len, mid, 160)
+				: codec_decode_lost(c->da, NULL, 0, mid, 160);
+		if (m != 160)
+			return -1;
+		len = codec_encode(c->eb, mid, 160, pkt, sizeof(pkt));
+		m = len > 0 ? codec_decode(c->db, pkt, (size_t)len, out + got, 160)
+			    : codec_decode_lost(c->db, NULL, 0, out + got, 160);
+		if (m != 160)
+			return -1;
+		got += m;
+	}
+	return got;
+}
+
+/* Pearson correlation of the 10 ms RMS envelopes of a and b[delay..]. */
+static double envelope_corr(const int16_t *a, const int16_t *b, int n, int delay)
+{
+	double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+	int frames = 0;
+	for (int f = 0; (f + 1) * 80 + delay <= n; f++, frames++) {
+		double ea = rms(a + f * 80, 80), eb = rms(b + f * 80 + delay, 80);
+		sa += ea;
+		sb += eb;
+		saa += ea * ea;
+		sbb += eb * eb;
+		sab += ea * eb;
+	}
+	double cov = sab - sa * sb / frames;
+	double va = saa - sa * sa / frames, vb = sbb - sb * sb / frames;
+	return cov / sqrt(va * vb + 1e-9);
+}
+
+static void t_codec_pairs(void)
+{
+	static const char *const names[] = { "PCMU", "PCMA", "opus", "G729" };
+	size_t len = 0;
+	char *raw = unit_read_file(unit_src_path("tests/data/audio/speech-8k.raw"), &len);
+	if (!raw) {
+		unit_fail(__FILE__, __LINE__, "cannot read tests/data/audio/speech-8k.raw (RG_SRCDIR?)");
+		return;
+	}
+	int n = (int)(len / 2);
+	int16_t *speech = malloc(sizeof(int16_t) * (size_t)n);
+	int16_t *out = malloc(sizeof(int16_t) * (size_t)n);
+	int16_t *tone = malloc(sizeof(int16_t) * 12000);
+	for (int i = 0; i < n; i++)
+		speech[i] = (int16_t)((uint8_t)raw[2 * i] | (uint8_t)raw[2 * i + 1] << 8);
+	free(raw);
+	sine(tone, 12000, 8000, 1000.0, -10.0, 0);
+	/* the measure tells speech from other speech: 300 ms off, it drops */
+	double control = envelope_corr(speech, speech, n, 2400);
+	if (control > 0.5)
+		unit_fail(__FILE__, __LINE__, "control: expected envelope correlation < 0.5 for misaligned speech, got %.3f",
+			  control);
+	for (int a = 0; a < 4; a++) {
+		for (int b = 0; b < 4; b++) {
+			struct chain c;
+			if (a == b)
+				continue;
+			if (chain_new(&c, names[a], names[b]) < 0) {
+				unit_fail(__FILE__, __LINE__, "%s>%s: cannot create", names[a], names[b]);
+				chain_free(&c);
+				continue;
+			}
+			/* the tone keeps its frequency (1 %) and level (2 dB) */
+			int got = chain_run(&c, tone, 12000, out);
+			int skip = 2400 + c.delay;
+			double f = zc_freq(out + skip, got - skip, 8000);
+			double lvl = db(rms(out + skip, got - skip) / rms(tone + skip, got - skip));
+			if (fabs(f - 1000.0) > 10.0 || fabs(lvl) > 2.0)
+				unit_fail(__FILE__, __LINE__, "%s>%s tone: expected 1000 Hz +-1%%, 0 +-2 dB; got %.1f Hz, %+.2f dB",
+					  names[a], names[b], f, lvl);
+			chain_free(&c);
+			/* speech keeps its envelope; fresh codecs, as for a new call */
+			chain_new(&c, names[a], names[b]);
+			got = chain_run(&c, speech, n, out);
+			double corr = envelope_corr(speech, out, got, c.delay);
+			double slvl = db(rms(out + c.delay, got - c.delay) / rms(speech, got - c.delay));
+			if (corr < 0.95 || fabs(slvl) > 3.0)
+				unit_fail(__FILE__, __LINE__, "%s>%s speech: expected envelope correlation >= 0.95 and level within 3 dB; got %.3f, %+.2f dB",
+					  names[a], names[b], corr, slvl);
+			if (getenv("RG_VERBOSE"))
+				printf("  %s>%s: tone %.2f Hz %+.2f dB, speech envelope corr %.3f level %+.2f dB\n",
+				       names[a], names[b], f, lvl, corr, slvl);
+			chain_free(&c);
+		}
+	}
+	free(speech);
+	free(out);
+	free(tone);
+}
+
 const struct unit_case unit_cases[] = {
 	UNIT(t_registry_find),
 	UNIT(t_create_errors),
@@ -963,6 +1099,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_pick_rate),
 	UNIT(t_delay),
 	UNIT(t_opus_stereo),
+	UNIT(t_codec_pairs),
 	UNIT(t_dec_reset),
 	UNIT(t_no_alloc_on_packet_path),
 	{ 0 },
