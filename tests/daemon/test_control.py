@@ -369,5 +369,125 @@ def numbers_as_strings_and_unknown_keys(t):
     c.close()
 
 
+@suite.case
+def duplicate_cookie_later_and_delete(t):
+    """The reply cache outlives a few seconds, and a repeated delete is not
+    run twice (the copy gets the first, warning-free reply)."""
+    d = D()
+    c = Call(d.ng).setup()
+    msg = {"call-id": c.cid, "from-tag": c.a_tag, "command": "delete"}
+    cookie = "dd%d" % os.getpid()
+    r1 = text(bdecode(d.ng.exchange(bencode(msg), cookie=cookie)))
+    raw1 = d.ng.last_raw
+    t.eq("delete result", "ok", r1.get("result"))
+    t.ok("first delete: no warning", "warning" not in r1, "no warning", r1)
+    time.sleep(3)
+    d.ng.exchange(bencode(msg), cookie=cookie)
+    t.eq("same delete 3 s later: identical reply", raw1, d.ng.last_raw)
+    c.close()
+
+
+@suite.case
+def sdp_rewrite(t):
+    """Session and media c= become the interface address; o= only with
+    replace origin; ICE lines go with ICE remove; foreign lines stay."""
+    d = D()
+    c = Call(d.ng)
+    sdp = ("v=0\r\no=alice 42 7 IN IP4 10.9.9.9\r\ns=call\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+           "a=ice-lite\r\nm=audio %d RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\na=rtpmap:0 PCMU/8000\r\n"
+           "a=ice-ufrag:Ab12\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
+           "a=candidate:1 1 UDP 2130706431 127.0.0.1 %d typ host\r\na=x-foo:bar\r\na=sendrecv\r\n"
+           % (c.a.rtp_port, c.a.rtp_port))
+    r = t.result_ok("offer with replace origin + ICE remove",
+                    c.offer(sdp, replace=["origin", "session-connection"], ICE="remove"))
+    out = r["sdp"]
+    s = Sdp(out)
+    t.eq("session c=", "127.0.0.1", s.conn)
+    t.ok("every c= is the interface address",
+         all(l.endswith(" 127.0.0.1") for l in out.splitlines() if l.startswith("c=")),
+         "c=IN IP4 127.0.0.1", [l for l in out.splitlines() if l.startswith("c=")])
+    t.ok("o= address replaced", s.origin and s.origin.endswith("IN IP4 127.0.0.1"), "... IN IP4 127.0.0.1",
+         s.origin)
+    t.ok("ICE attributes removed", not re.search(r"a=(ice-|candidate)", out), "none", out)
+    t.ok("s=call kept", "s=call" in out.splitlines(), "s=call", out)
+    t.ok("a=x-foo:bar kept", "a=x-foo:bar" in out.splitlines(), "a=x-foo:bar", out)
+    t.ok("a=sendrecv kept", "a=sendrecv" in out.splitlines(), "a=sendrecv", out)
+    c.delete()
+    c2 = Call(d.ng)
+    r = t.result_ok("offer without replace", c2.offer(sdp.replace("alice 42", "bob 43")))
+    t.ok("o= untouched without replace origin", "o=bob 43 7 IN IP4 10.9.9.9" in r["sdp"].splitlines(),
+         "o=bob 43 7 IN IP4 10.9.9.9", Sdp(r["sdp"]).origin)
+    t.ok("lines kept, in order", [l for l in r["sdp"].splitlines() if l.startswith("a=x-foo")] == ["a=x-foo:bar"],
+         "a=x-foo:bar once", r["sdp"])
+    c2.delete()
+    c.close()
+    c2.close()
+
+
+@suite.case
+def several_m_lines(t):
+    d = D()
+    a2, b2 = Leg(), Leg()
+    c = Call(d.ng)
+
+    def two(leg, leg2):
+        s = leg.sdp()
+        return s + ("m=video %d RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=sendrecv\r\n" % leg2.rtp_port)
+    r = t.result_ok("offer with audio + video", c.offer(two(c.a, a2)))
+    so = Sdp(r["sdp"])
+    t.need("two m= lines in the offer reply", len(so.media) == 2, 2, r["sdp"])
+    t.eq("m= types", ["audio", "video"], [m["type"] for m in so.media])
+    r = t.result_ok("answer with audio + video", c.answer(two(c.b, b2)))
+    sa = Sdp(r["sdp"])
+    t.need("two m= lines in the answer reply", len(sa.media) == 2, 2, r["sdp"])
+    ports = [so.port(0), so.port(1), sa.port(0), sa.port(1)]
+    t.eq("four distinct relay ports", 4, len(set(ports)))
+    t.ok("all in range and even", all(d.port_min <= p <= d.port_max and p % 2 == 0 for p in ports),
+         "even, in range", ports)
+    # media on the second stream
+    a2.peer = (sa.addr(1), sa.port(1), sa.rtcp_port(1))
+    b2.peer = (so.addr(1), so.port(1), so.rtcp_port(1))
+    a2.send_rtp(5, 0, pt=96)
+    b2.send_rtp(5, 0, pt=96)
+    gb, ga = b2.recv_rtp(5), a2.recv_rtp(5)
+    t.eq("video stream both ways", (5, 5), (len(gb), len(ga)))
+    t.eq("video A->B from the video port advertised to B", {("127.0.0.1", so.port(1))}, {s for _, s in gb})
+    t.eq("no video on the audio legs", (0, 0), (len(c.a.recv_rtp(timeout=0.2)), len(c.b.recv_rtp(timeout=0.2))))
+    q = c.query()
+    t.ok("query reply with two streams < 1400 bytes", len(d.ng.last_raw) < 1400, "< 1400", len(d.ng.last_raw))
+    c.delete()
+    c.close()
+    a2.close()
+    b2.close()
+
+
+@suite.case
+def reoffer_keeps_ports(t):
+    """A re-INVITE's offer (same call, same tags) and a repeated answer keep
+    the streams' ports instead of taking new ones."""
+    d = D()
+    c = Call(d.ng).setup()
+    p1 = c.relay_ports()
+    used1, _ = stats_ports(d.ng.cmd("statistics"))
+    t.result_ok("re-offer", c.offer())
+    t.result_ok("re-answer", c.answer())
+    t.eq("relay ports after re-offer/answer", p1, c.relay_ports())
+    t.eq("ports in use after re-offer/answer", used1, stats_ports(d.ng.cmd("statistics"))[0])
+    gb, ga = c.flow(5)
+    t.eq("media after re-offer", (5, 5), (len(gb), len(ga)))
+    c.delete()
+    c.close()
+
+
+@suite.case
+def two_interfaces(t):
+    """--interface is repeatable; the daemon starts and offers on the first."""
+    with Daemon(ports=10, interface=None, args=["--interface=127.0.0.1", "--interface=other/127.0.0.1!192.0.2.1"]) as d:
+        c = Call(d.ng)
+        r = c.offer()
+        t.eq("offer result", "ok", r.get("result"))
+        c.close()
+
+
 if __name__ == "__main__":
     suite.run()

@@ -178,12 +178,28 @@ def stranger_socket():
 
 @suite.case
 def latching_stranger_dropped(t):
+    """A stranger on another IP (127.0.0.2) after the legs latched."""
+    stranger_after_latch(t, stranger_socket())
+
+
+@suite.case
+def latching_stranger_same_ip_dropped(t):
+    """A stranger on the legs' IP but another port, after they latched."""
+    x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    x.bind(("127.0.0.1", 0))
+    stranger_after_latch(t, x)
+
+
+def stranger_after_latch(t, x):
     c = Call(D().ng).setup()
     to_b, to_a = c.relay_ports()
     gb, ga = c.flow(10)
     t.eq("before: flow both ways", (10, 10), (len(gb), len(ga)))
+    # RTCP latches on its own stream: let the legs' RTCP go first too
+    c.a.send_rtcp(1)
+    c.b.send_rtcp(1)
+    t.eq("before: RTCP both ways", (1, 1), (len(c.b.recv_rtcp(1)), len(c.a.recv_rtcp(1))))
     before = query_totals(c.query())
-    x = stranger_socket()
     ssrc = 0x5a5a5a5a
     for port in (to_a, to_b):
         for i in range(20):
@@ -216,6 +232,94 @@ def latching_stranger_dropped(t):
     dropped = (after["RTP"]["errors"] or 0) - (before["RTP"]["errors"] or 0)
     t.ok("stranger's RTP counted as errors/drops", dropped >= 40, ">= 40", after)
     x.close()
+    c.delete()
+    c.close()
+
+
+def drain_sock(x, wait=0.3):
+    x.settimeout(wait)
+    n = 0
+    try:
+        while True:
+            x.recv(4096)
+            n += 1
+    except (socket.timeout, BlockingIOError):
+        pass
+    return n
+
+
+@suite.case
+def stranger_first_never_latches(t):
+    """A stranger on another IP that sends before the legs (README rule 3)
+    gets nothing through and does not take the latch."""
+    c = Call(D().ng).setup()
+    to_b, to_a = c.relay_ports()
+    x = stranger_socket()
+    if x.getsockname()[0] != "127.0.0.2":
+        t.skip("127.0.0.2 not usable here")
+    for port in (to_a, to_b):
+        for i in range(10):
+            x.sendto(rtp_build(i, i * 160, 0x11111111), ("127.0.0.1", port))
+    t.eq("stranger's packets reaching the legs", (0, 0),
+         (len(c.a.recv_rtp(timeout=0.3)), len(c.b.recv_rtp(timeout=0.3))))
+    gb, ga = c.flow(10)
+    t.eq("the legs then flow both ways", (10, 10), (len(gb), len(ga)))
+    t.eq("stranger hears nothing", 0, drain_sock(x))
+    x.close()
+    c.delete()
+    c.close()
+
+
+@suite.case
+def latching_nat_port_learned(t):
+    """README rule 2: before anything latched, a packet from the SDP's IP
+    but another port (NAT) is accepted and learned; then a third port is
+    dropped; the exact SDP address may still take over; then the NAT port
+    is dropped."""
+    c = Call(D().ng).setup()
+    to_b, to_a = c.relay_ports()
+    nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    nat.bind(("127.0.0.1", 0))
+    for i in range(5):
+        nat.sendto(rtp_build(i, i * 160, 0x22222222), ("127.0.0.1", to_a))
+    got = c.b.recv_rtp(5)
+    t.eq("NAT-port packets from A's IP reach B", 5, len(got))
+    c.b.send_rtp(5, 0)
+    n = drain_sock(nat)
+    t.eq("B's packets go to the learned NAT port", 5, n)
+    t.eq("...and not to A's SDP port", 0, len(c.a.recv_rtp(timeout=0.2)))
+    third = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    third.bind(("127.0.0.1", 0))
+    for i in range(5):
+        third.sendto(rtp_build(i, i * 160, 0x33333333), ("127.0.0.1", to_a))
+    t.eq("a third port of the same IP after the latch: dropped", 0, len(c.b.recv_rtp(timeout=0.3)))
+    c.a.send_rtp(5, 0)
+    t.eq("A from its exact SDP address: accepted", 5, len(c.b.recv_rtp(5)))
+    c.b.send_rtp(5, 0)
+    t.eq("B's packets now go to A's SDP address", 5, len(c.a.recv_rtp(5)))
+    t.eq("...and no longer to the NAT port", 0, drain_sock(nat, 0.2))
+    for i in range(5):
+        nat.sendto(rtp_build(i, i * 160, 0x22222222), ("127.0.0.1", to_a))
+    t.eq("the NAT port after the SDP address confirmed: dropped", 0, len(c.b.recv_rtp(timeout=0.3)))
+    nat.close()
+    third.close()
+    c.delete()
+    c.close()
+
+
+@suite.case
+def strict_source_no_learning(t):
+    """With flags [strict-source], a NAT port of the right IP is not learned."""
+    c = Call(D().ng).setup(flags=["strict-source"])
+    to_b, to_a = c.relay_ports()
+    nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    nat.bind(("127.0.0.1", 0))
+    for i in range(5):
+        nat.sendto(rtp_build(i, i * 160, 0x44444444), ("127.0.0.1", to_a))
+    t.eq("strict-source: other port of A's IP dropped", 0, len(c.b.recv_rtp(timeout=0.3)))
+    gb, ga = c.flow(5)
+    t.eq("strict-source: the legs flow", (5, 5), (len(gb), len(ga)))
+    nat.close()
     c.delete()
     c.close()
 
