@@ -22,7 +22,7 @@ struct bench_row {                      /* one measured window */
 	double relay_ns_per_pkt;        /* per packet the relay received */
 	double relay_us_per_callsec;
 	double calls_per_core;
-	double gen_cores, lag_p99_ms, late_frac;
+	double gen_cores, lag_p99_ms, late_frac, skip_frac;
 	int gen_bound;
 	long rss_kb;
 	double mem_per_call_kb;

@@ -691,6 +691,7 @@ static int measure(struct run *r, double settle, double secs)
 	row->gen_cores = (double)res.gen_cpu_ns / 1e9 / wsecs;
 	row->lag_p99_ms = histo_quantile(&res.lag, 0.99) / 1000.0;
 	row->late_frac = res.slots ? (double)res.late_slots / (double)res.slots : 0;
+	row->skip_frac = res.slots ? (double)res.skipped_slots / (double)res.slots : 0;
 	row->gen_bound = row->gen_cores > 0.85 || row->late_frac > 0.01;
 	row->rss_kb = rss;
 	row->mem_per_call_kb = res.calls && rss && r->rep.rss_base_kb ?
@@ -763,11 +764,15 @@ static int run_media(struct run *r)
 	}
 	(void)start;
 	media_stop(&r->media);
+	if (!r->rep.nrows && !interrupted) {
+		fprintf(stderr, "no call could be set up and measured\n");
+		rc = -EPROTO;
+	}
 	pthread_mutex_lock(&r->media.mu);
 	r->rep.samples = r->media.samples;
 	r->rep.nsamples = r->media.nsamples;
 	pthread_mutex_unlock(&r->media.mu);
-	return 0;
+	return rc;
 }
 
 /* ---------- control scenario ---------- */

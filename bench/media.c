@@ -6,8 +6,10 @@
  * 20 ms; on each tick it sends one packet on both legs of the calls in that
  * slot (call index modulo slots), so 1,000 calls give 100 sends per tick
  * instead of a 2,000-packet burst that would queue in the relay and show
- * up as latency. A missed tick is caught up immediately and counted as
- * lateness, which is how the tool knows it, not the relay, fell behind.
+ * up as latency. A late tick is caught up and counted as lateness; one more
+ * than 20 ms late is skipped (its packets are never sent, so they count
+ * neither as sent nor as lost) rather than sent as a burst. Lateness is how
+ * the tool knows it, not the relay, fell behind.
  *
  * Receives use recvmmsg() with kernel receive timestamps (SO_TIMESTAMPNS,
  * converted from CLOCK_REALTIME with an offset re-read every tick), so the
@@ -40,6 +42,7 @@
 #define MEDIA_MAGIC 0x52474231u /* "RGB1" */
 #define MEDIA_BATCH 8
 #define MEDIA_LATE_NS 10000000ull
+#define MEDIA_SKIP_NS 20000000ull
 
 struct media_stamp {
 	uint32_t magic;
@@ -363,6 +366,17 @@ static int media_mailbox(struct media *m, uint64_t now)
 	return stop;
 }
 
+static void media_skip(struct media *m, uint64_t sched)
+{
+	m->ntick++;
+	if (m->win_on && sched >= m->win.t0 && sched < m->win.t1) {
+		histo_add(&m->win.lag, MEDIA_SKIP_NS / 1000);
+		m->win.slots++;
+		m->win.late_slots++;
+		m->win.skipped_slots++;
+	}
+}
+
 static void media_tick(struct media *m, uint64_t sched, uint64_t now)
 {
 	unsigned slot = (unsigned)(m->ntick % m->slots);
@@ -408,7 +422,13 @@ static void *media_main(void *arg)
 				if (media_mailbox(m, now))
 					return NULL;
 				while (m->next_tick <= now) {
-					media_tick(m, m->next_tick, procstat_now_ns());
+					/* a tick more than one packet interval late is
+					 * skipped, not sent in a burst the relay would
+					 * be blamed for; the window counts it as late */
+					if (now - m->next_tick > MEDIA_SKIP_NS)
+						media_skip(m, m->next_tick);
+					else
+						media_tick(m, m->next_tick, procstat_now_ns());
 					m->next_tick += m->tick_ns;
 				}
 				if (now - m->iv_t0 >= 1000000000ull)

@@ -69,6 +69,7 @@ struct media_result {
 	struct media_dir d[2];
 	struct histo lag;               /* tick lateness, us */
 	uint64_t slots, late_slots;     /* late: > 10 ms behind schedule */
+	uint64_t skipped_slots;         /* > 20 ms late: not sent at all */
 	uint64_t gen_cpu_ns;            /* media thread CPU in the window */
 };
 

@@ -117,7 +117,7 @@ int report_json(const struct bench_report *r, const char *path)
 			"\"generator_bound\": %s, \"rss_kb\": %ld, \"mem_per_call_kb\": %.3f, \"pass\": %s",
 			i ? "," : "", w->calls, w->secs, w->relay_cores, w->relay_ns_per_pkt,
 			w->relay_us_per_callsec, w->calls_per_core, w->gen_cores, w->lag_p99_ms,
-			w->late_frac, w->gen_bound ? "true" : "false", w->rss_kb, w->mem_per_call_kb,
+			w->late_frac, w->skip_frac, w->gen_bound ? "true" : "false", w->rss_kb, w->mem_per_call_kb,
 			w->pass ? "true" : "false");
 		for (int d = 0; d < 2; d++)
 			fprintf(f, ", \"%s\": {\"sent\": %llu, \"recv\": %llu, \"bad\": %llu, \"loss\": %.6f, "
