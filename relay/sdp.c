@@ -40,14 +40,15 @@ struct sdp_session {
 	char *text;
 	struct sdp_line *lines;
 	int nlines;
-	struct sdp_media *media;
-	int *media_line;    /* index of each m= line in lines */
+	struct sdp_media *media;   /* as many as the body has m= lines */
+	int media_line[SDP_MAX_MEDIA];   /* index of each m= line in lines */
 	int nmedia;
 	char addr[64];
 	int family;
 	bool has_conn;
 	enum sdp_dir dir;
 	bool has_ice;
+	bool has_fingerprint;
 	char origin_addr[64];
 	bool has_origin;
 	uint16_t origin_net;  /* offset of the nettype field within the o= line */
@@ -495,6 +496,13 @@ static int parse_attr(struct parser *ps, struct sdp_line *ln, struct tok v)
 			s->media[mi].dir = d;
 		return 0;
 	}
+	if (tok_eq(name, "fingerprint")) {
+		if (mi < 0)
+			s->has_fingerprint = true;
+		else
+			s->media[mi].has_fingerprint = true;
+		return 0;
+	}
 	if (mi < 0)
 		return 0;   /* other session attributes are only kept */
 
@@ -531,6 +539,12 @@ static int parse_attr(struct parser *ps, struct sdp_line *ln, struct tok v)
 		} else {
 			m->maxptime = (int)ms;
 		}
+		return 0;
+	}
+	if (tok_eq(name, "mid")) {
+		if (!tok_copy(val, m->mid, sizeof(m->mid)))
+			return PFAIL(ps, "a=mid value is longer than %zu bytes",
+				sizeof(m->mid) - 1);
 		return 0;
 	}
 	if (tok_eq(name, "crypto")) {
@@ -671,8 +685,22 @@ static int finish(struct parser *ps)
 			m->dir = s->dir;
 		if (s->has_ice)
 			m->has_ice = true;
+		if (s->has_fingerprint)
+			m->has_fingerprint = true;
 	}
 	return 0;
+}
+
+/* Number of m= lines (at most SDP_MAX_MEDIA, at least 1) so that a session
+ * holds only the sdp_media it needs (each is about 13 KB). Counts exactly
+ * the lines split_lines() will take for m= lines. */
+static size_t count_media(const char *text, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i + 1 < len && n < SDP_MAX_MEDIA; i++)
+		if ((i == 0 || text[i - 1] == '\n') && text[i] == 'm' && text[i + 1] == '=')
+			n++;
+	return n ? n : 1;
 }
 
 int sdp_parse(const char *text, size_t len, struct sdp_session **out,
@@ -693,9 +721,8 @@ int sdp_parse(const char *text, size_t len, struct sdp_session **out,
 	if (!ps || !s)
 		goto out;
 	s->text = malloc(len + 1);
-	s->media = calloc(SDP_MAX_MEDIA, sizeof(*s->media));
-	s->media_line = calloc(SDP_MAX_MEDIA, sizeof(*s->media_line));
-	if (!s->text || !s->media || !s->media_line)
+	s->media = calloc(count_media(text, len), sizeof(*s->media));
+	if (!s->text || !s->media)
 		goto out;
 	memcpy(s->text, text, len);
 	s->text[len] = '\0';
@@ -722,7 +749,6 @@ void sdp_free(struct sdp_session *s)
 	free(s->text);
 	free(s->lines);
 	free(s->media);
-	free(s->media_line);
 	free(s);
 }
 
@@ -834,6 +860,13 @@ static int check_rewrite(const struct sdp_session *s, const struct sdp_rewrite *
 		return fail(err, errlen, 0, "relay address '%.40s' is not %s",
 			rw->addr ? rw->addr : "(none)",
 			rw->family == AF_INET6 ? "IPv6" : "IPv4");
+	if (rw->ndrop < 0 || (rw->ndrop > 0 && !rw->drop_attrs))
+		return fail(err, errlen, 0, "bad drop_attrs list");
+	for (int i = 0; i < rw->ndrop; i++)
+		if (!rw->drop_attrs[i] || !is_token(rw->drop_attrs[i], SDP_MAX_LINE) ||
+				strchr(rw->drop_attrs[i], ':'))
+			return fail(err, errlen, 0, "drop_attrs entry %d is not an "
+				"attribute name", i);
 	if (rw->nmedia != s->nmedia || (rw->nmedia && !rw->media))
 		return fail(err, errlen, 0, "rewrite has %d media entries, the SDP has %d",
 			rw->nmedia, s->nmedia);
@@ -897,6 +930,21 @@ static void put_m_line(struct rg_buf *out, const struct sdp_media *m,
 	buf_puts(out, "\r\n");
 }
 
+/* True for an a= line whose attribute name is in rw->drop_attrs. */
+static bool dropped(const struct sdp_session *s, const struct sdp_rewrite *rw,
+	const struct sdp_line *ln)
+{
+	const char *l = s->text + ln->off;
+	if (l[0] != 'a' || rw->ndrop == 0)
+		return false;
+	struct tok name = { l + 2, (size_t)ln->len - 2 }, val;
+	tok_split(&name, ':', &val);
+	for (int i = 0; i < rw->ndrop; i++)
+		if (tok_eq(name, rw->drop_attrs[i]))
+			return true;
+	return false;
+}
+
 static bool pt_listed(const struct sdp_media_rewrite *mr, int pt)
 {
 	for (int i = 0; i < mr->ncodecs; i++)
@@ -920,6 +968,8 @@ static void rewrite_media(const struct sdp_session *s, const struct sdp_rewrite 
 	put_m_line(out, m, mr);
 	for (int i = first + 1; i < end; i++) {
 		const struct sdp_line *ln = &s->lines[i];
+		if (dropped(s, rw, ln))
+			continue;
 		if (!conn_done && s->text[ln->off] != 'i') {
 			put_conn(out, rw);
 			conn_done = true;
@@ -1006,6 +1056,8 @@ int sdp_rewrite(const struct sdp_session *s, const struct sdp_rewrite *rw,
 	int i = 0;
 	for (; i < s->nlines && s->lines[i].media < 0; i++) {
 		const struct sdp_line *ln = &s->lines[i];
+		if (dropped(s, rw, ln))
+			continue;
 		switch (ln->kind) {
 		case L_ORIGIN:
 			if (!rw->replace_origin)

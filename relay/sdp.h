@@ -72,6 +72,8 @@ struct sdp_media {
 	int ptime, maxptime;      /* ms, 0 when absent (fractions are cut off) */
 	int ncrypto;
 	char crypto[SDP_MAX_CRYPTO][256];  /* a=crypto values, raw */
+	char mid[32];             /* a=mid value, "" when absent */
+	bool has_fingerprint;     /* a=fingerprint (DTLS-SRTP) here or at session level */
 };
 
 struct sdp_session;
@@ -139,6 +141,12 @@ struct sdp_rewrite {
 	bool ice_remove;        /* drop a=ice-ufrag/ice-pwd/ice-options/ice-lite/
 	                           ice-mismatch/ice-pacing/candidate/
 	                           remote-candidates/end-of-candidates everywhere */
+	const char *const *drop_attrs;  /* attribute names (no "a=", no ':'), e.g.
+	                           "fingerprint", "setup", "ssrc": their lines are
+	                           removed at session and media level before
+	                           anything else; a line an option would have
+	                           replaced in place is then appended instead */
+	int ndrop;
 	int nmedia;             /* must equal sdp_media_count(s) */
 	const struct sdp_media_rewrite *media;  /* one per m= line, same order */
 };

@@ -161,6 +161,8 @@ static void t_kamailio_offer_parse(void)
 	EXPECT_INT(m->dir, SDP_SENDRECV);
 	EXPECT_INT(m->ptime, 20);
 	EXPECT_STR(m->addr, "127.0.0.1");
+	EXPECT_STR(m->mid, "");
+	EXPECT(!m->has_fingerprint);
 	sdp_free(s);
 }
 
@@ -200,6 +202,10 @@ static void t_webrtc_parse(void)
 		"level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f");
 	EXPECT(v->rtcp_mux);
 	EXPECT(v->has_ice);
+	EXPECT_STR(a->mid, "0");
+	EXPECT_STR(v->mid, "1");
+	EXPECT(a->has_fingerprint);
+	EXPECT(v->has_fingerprint);
 	sdp_free(s);
 }
 
@@ -491,6 +497,55 @@ static void t_webrtc_rewrite(void)
 		"a=rtcp-fb:96 goog-remb",
 		"a=rtcp-fb:96 nack",
 		"a=rtcp-fb:96 nack pli",
+		"a=rtcp-fb:* ccm fir");
+	free(out);
+	sdp_free(s);
+}
+
+/* drop_attrs removes named attributes everywhere; a=rtcp dropped that way
+ * is then appended instead of replaced in place. */
+static void t_drop_attrs(void)
+{
+	struct sdp_session *s = parse_sample("webrtc.sdp");
+	if (!s)
+		return;
+	struct sdp_codec ac[] = { codec(111, "opus", 48000, 2, "useinbandfec=1") };
+	const char *const drop[] = { "fingerprint", "setup", "group", "extmap", "ssrc",
+		"msid", "msid-semantic", "extmap-allow-mixed", "rtcp", "rtcp-rsize", "mid" };
+	struct sdp_media_rewrite mr[2] = {
+		{ .port = 30000, .rtcp_port = 30001, .proto = "RTP/AVP",
+		  .codecs = ac, .ncodecs = 1 },
+		{ .port = 0, .proto = "RTP/AVP" },
+	};
+	struct sdp_rewrite rw = { .addr = "192.0.2.10", .family = AF_INET,
+		.ice_remove = true, .drop_attrs = drop, .ndrop = 11, .nmedia = 2, .media = mr };
+	char *out = rewrite(s, &rw);
+	EXPECT_LINES(out,
+		"v=0",
+		"o=- 4611731400430051336 2 IN IP4 127.0.0.1",
+		"s=-",
+		"t=0 0",
+		"m=audio 30000 RTP/AVP 111",
+		"c=IN IP4 192.0.2.10",
+		"a=rtpmap:111 opus/48000/2",
+		"a=fmtp:111 useinbandfec=1",
+		"a=sendrecv",
+		"a=rtcp-fb:111 transport-cc",
+		"a=rtcp:30001 IN IP4 192.0.2.10",   /* the original had an address */
+		"m=video 0 RTP/AVP 96 97 102 103",
+		"c=IN IP4 192.0.2.10",
+		"a=sendrecv",
+		"a=rtpmap:96 VP8/90000",
+		"a=rtcp-fb:96 goog-remb",
+		"a=rtcp-fb:96 nack",
+		"a=rtcp-fb:96 nack pli",
+		"a=rtpmap:97 rtx/90000",
+		"a=fmtp:97 apt=96",
+		"a=rtpmap:102 H264/90000",
+		"a=rtcp-fb:102 nack pli",
+		"a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+		"a=rtpmap:103 rtx/90000",
+		"a=fmtp:103 apt=102",
 		"a=rtcp-fb:* ccm fir");
 	free(out);
 	sdp_free(s);
@@ -1204,6 +1259,20 @@ static void t_rewrite_errors(void)
 		EXPECT_STR(b.data, "keep");   /* nothing appended on error */
 		buf_free(&b);
 	}
+	const char *const bad_drop[] = { "rtcp:1" };
+	struct sdp_media_rewrite ok = { .port = 1 };
+	struct sdp_rewrite rw = { .addr = "1.2.3.4", .family = AF_INET, .nmedia = 1,
+		.media = &ok, .drop_attrs = bad_drop, .ndrop = 1 };
+	struct rg_buf b;
+	buf_init(&b);
+	char err[256];
+	EXPECT_INT(sdp_rewrite(s, &rw, &b, err, sizeof(err)), -EINVAL);
+	EXPECT_STR(err, "drop_attrs entry 0 is not an attribute name");
+	rw.drop_attrs = NULL;
+	EXPECT_INT(sdp_rewrite(s, &rw, &b, err, sizeof(err)), -EINVAL);
+	EXPECT_STR(err, "bad drop_attrs list");
+	EXPECT_INT(b.len, 0);
+	buf_free(&b);
 	sdp_free(s);
 }
 
@@ -1219,6 +1288,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_kamailio_offer_rewrite),
 	UNIT(t_kamailio_answer_rewrite),
 	UNIT(t_webrtc_rewrite),
+	UNIT(t_drop_attrs),
 	UNIT(t_ipv6_rewrite),
 	UNIT(t_savp_rewrite),
 	UNIT(t_media_level_c_rewrite),
