@@ -113,7 +113,7 @@ int report_json(const struct bench_report *r, const char *path)
 		const struct bench_row *w = &r->rows[i];
 		fprintf(f, "%s\n    {\"calls\": %u, \"secs\": %.3f, \"relay_cores\": %.4f, "
 			"\"relay_ns_per_pkt\": %.1f, \"relay_us_per_callsec\": %.3f, \"calls_per_core\": %.1f, "
-			"\"gen_cores\": %.4f, \"gen_lag_p99_ms\": %.3f, \"gen_late_frac\": %.5f, "
+			"\"gen_cores\": %.4f, \"gen_lag_p99_ms\": %.3f, \"gen_late_frac\": %.5f, \"gen_skipped_frac\": %.5f, "
 			"\"generator_bound\": %s, \"rss_kb\": %ld, \"mem_per_call_kb\": %.3f, \"pass\": %s",
 			i ? "," : "", w->calls, w->secs, w->relay_cores, w->relay_ns_per_pkt,
 			w->relay_us_per_callsec, w->calls_per_core, w->gen_cores, w->lag_p99_ms,
