@@ -6,6 +6,13 @@
  * AES-CM one uses the RFC 3711 Appendix B.3 master key and salt. RFC 7714's
  * own section 16/17 vectors are given in terms of session keys, which
  * libsrtp's API cannot take, so they are not used here.
+ *
+ * Independent reference: a second SRTP implementation written here from
+ * RFC 3711 (key derivation, AES-CM, HMAC-SHA1) and RFC 7714 (AES-GCM) on
+ * top of OpenSSL's libcrypto (libsrtp in Debian uses NSS, so the two share
+ * no code). It is first checked against RFC 3711 Appendix B.2 (AES-CM
+ * keystream) and B.3 (key derivation), then every suite's SRTP and SRTCP
+ * output from srtp_dir_* is compared with it byte for byte.
  */
 #include "unit.h"
 #include "srtp.h"
@@ -14,6 +21,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #define BUF 2048
 struct pbuf { _Alignas(8) uint8_t b[BUF]; };
@@ -163,6 +173,275 @@ static void t_kat_aead_aes_128_gcm(void)
 {
 	kat(SRTP_SUITE_AEAD_AES_128_GCM, key_gcm, sizeof(key_gcm),
 	    gcm_srtp, sizeof(gcm_srtp), gcm_srtcp, sizeof(gcm_srtcp));
+}
+
+/* ------------------------------------------------------------ reference */
+
+/* AES-CTR keystream XOR: 16-byte IV, big-endian counter in the IV. */
+static void ref_aes_ctr(const uint8_t *key, size_t key_len, const uint8_t iv[16],
+			uint8_t *data, size_t n)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int outl = 0;
+	EVP_EncryptInit_ex(c, key_len == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr(), NULL, key, iv);
+	EVP_EncryptUpdate(c, data, &outl, data, (int)n);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* RFC 3711 4.3.1 with kdr = 0: x = label at octet 7 XOR master salt
+ * (14 octets; a 12-octet AEAD salt is zero-padded, as libsrtp does). */
+static void ref_kdf(const uint8_t *mkey, size_t mkey_len, const uint8_t *msalt, size_t msalt_len,
+		    uint8_t label, uint8_t *out, size_t n)
+{
+	uint8_t iv[16] = { 0 };
+	memcpy(iv, msalt, msalt_len);
+	iv[7] ^= label;
+	memset(out, 0, n);
+	ref_aes_ctr(mkey, mkey_len, iv, out, n);
+}
+
+struct ref_keys {
+	uint8_t enc[32], salt[14], auth[20];
+	uint8_t cenc[32], csalt[14], cauth[20];
+	size_t key_len, salt_len;
+	bool aead;
+	size_t tag, ctag;
+};
+
+static void ref_derive(struct ref_keys *k, enum srtp_suite s, const uint8_t *master)
+{
+	memset(k, 0, sizeof(*k));
+	k->aead = s == SRTP_SUITE_AEAD_AES_128_GCM || s == SRTP_SUITE_AEAD_AES_256_GCM;
+	k->key_len = s == SRTP_SUITE_AEAD_AES_256_GCM ? 32 : 16;
+	k->salt_len = k->aead ? 12 : 14;
+	k->tag = k->aead ? 16 : s == SRTP_SUITE_AES_CM_128_HMAC_SHA1_32 ? 4 : 10;
+	k->ctag = k->aead ? 16 : 10;
+	const uint8_t *msalt = master + k->key_len;
+	ref_kdf(master, k->key_len, msalt, k->salt_len, 0, k->enc, k->key_len);
+	ref_kdf(master, k->key_len, msalt, k->salt_len, 2, k->salt, k->salt_len);
+	ref_kdf(master, k->key_len, msalt, k->salt_len, 3, k->cenc, k->key_len);
+	ref_kdf(master, k->key_len, msalt, k->salt_len, 5, k->csalt, k->salt_len);
+	if (!k->aead) {
+		ref_kdf(master, k->key_len, msalt, k->salt_len, 1, k->auth, 20);
+		ref_kdf(master, k->key_len, msalt, k->salt_len, 4, k->cauth, 20);
+	}
+}
+
+static void ref_gcm(const uint8_t *key, size_t key_len, const uint8_t iv[12],
+		    const uint8_t *aad, size_t aad_len, uint8_t *data, size_t n, uint8_t tag[16])
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int outl = 0;
+	EVP_EncryptInit_ex(c, key_len == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(), NULL, NULL, NULL);
+	EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL);
+	EVP_EncryptInit_ex(c, NULL, NULL, key, iv);
+	EVP_EncryptUpdate(c, NULL, &outl, aad, (int)aad_len);
+	if (n)
+		EVP_EncryptUpdate(c, data, &outl, data, (int)n);
+	EVP_EncryptFinal_ex(c, data + n, &outl);
+	EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag);
+	EVP_CIPHER_CTX_free(c);
+}
+
+/* RFC 3711 3.1 / RFC 7714 8: protect one RTP packet (fixed 12-byte header
+ * plus CSRCs/extension) with packet index roc:seq. Returns the new length. */
+static size_t ref_protect_rtp(const struct ref_keys *k, uint8_t *p, size_t len, uint32_t roc)
+{
+	struct rtp_hdr h;
+	if (rtp_parse(&h, p, len) < 0)
+		return 0;
+	size_t hl = h.header_len;
+	if (k->aead) {
+		uint8_t iv[12] = { 0 };
+		memcpy(iv + 2, p + 8, 4);
+		iv[6] = (uint8_t)(roc >> 24); iv[7] = (uint8_t)(roc >> 16);
+		iv[8] = (uint8_t)(roc >> 8); iv[9] = (uint8_t)roc;
+		memcpy(iv + 10, p + 2, 2);
+		for (int i = 0; i < 12; i++)
+			iv[i] ^= k->salt[i];
+		uint8_t tag[16];
+		ref_gcm(k->enc, k->key_len, iv, p, hl, p + hl, len - hl, tag);
+		memcpy(p + len, tag, 16);
+		return len + 16;
+	}
+	uint8_t iv[16] = { 0 };
+	memcpy(iv, k->salt, 14);
+	for (int i = 0; i < 4; i++)
+		iv[4 + i] ^= p[8 + i];                       /* SSRC * 2^64 */
+	uint8_t idx[6] = { (uint8_t)(roc >> 24), (uint8_t)(roc >> 16), (uint8_t)(roc >> 8),
+			   (uint8_t)roc, p[2], p[3] };
+	for (int i = 0; i < 6; i++)
+		iv[8 + i] ^= idx[i];                         /* index * 2^16 */
+	ref_aes_ctr(k->enc, k->key_len, iv, p + hl, len - hl);
+	uint8_t mac[20];
+	unsigned ml = 0;
+	memcpy(p + len, idx, 4);                             /* ROC, authenticated only */
+	HMAC(EVP_sha1(), k->auth, 20, p, len + 4, mac, &ml);
+	memcpy(p + len, mac, k->tag);
+	return len + k->tag;
+}
+
+/* RFC 3711 3.4 / RFC 7714 9: protect one RTCP compound with SRTCP index. */
+static size_t ref_protect_rtcp(const struct ref_keys *k, uint8_t *p, size_t len, uint32_t index)
+{
+	uint8_t eidx[4] = { (uint8_t)(0x80 | (index >> 24)), (uint8_t)(index >> 16),
+			    (uint8_t)(index >> 8), (uint8_t)index };
+	if (k->aead) {
+		uint8_t iv[12] = { 0 };
+		memcpy(iv + 2, p + 4, 4);
+		memcpy(iv + 8, eidx, 4);
+		iv[8] &= 0x7f;
+		for (int i = 0; i < 12; i++)
+			iv[i] ^= k->csalt[i];
+		uint8_t aad[12];
+		memcpy(aad, p, 8);
+		memcpy(aad + 8, eidx, 4);
+		uint8_t tag[16];
+		ref_gcm(k->cenc, k->key_len, iv, aad, 12, p + 8, len - 8, tag);
+		memcpy(p + len, tag, 16);
+		memcpy(p + len + 16, eidx, 4);
+		return len + 20;
+	}
+	uint8_t iv[16] = { 0 };
+	memcpy(iv, k->csalt, 14);
+	for (int i = 0; i < 4; i++)
+		iv[4 + i] ^= p[4 + i];
+	uint8_t idx[4] = { (uint8_t)(index >> 24), (uint8_t)(index >> 16), (uint8_t)(index >> 8),
+			   (uint8_t)index };
+	for (int i = 0; i < 4; i++)
+		iv[10 + i] ^= idx[i];
+	ref_aes_ctr(k->cenc, k->key_len, iv, p + 8, len - 8);
+	memcpy(p + len, eidx, 4);
+	uint8_t mac[20];
+	unsigned ml = 0;
+	HMAC(EVP_sha1(), k->cauth, 20, p, len + 4, mac, &ml);
+	memcpy(p + len + 4, mac, k->ctag);
+	return len + 4 + k->ctag;
+}
+
+static void unhex(const char *h, uint8_t *out)
+{
+	for (size_t i = 0; h[2 * i]; i++) {
+		unsigned v;
+		sscanf(h + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+}
+
+/* The reference itself against RFC 3711 Appendix B.2 and B.3. */
+static void t_reference_rfc3711_b2_b3(void)
+{
+	/* B.2: session key, salt, SSRC 0, index 0; keystream of 0..2 and
+	 * 0xfeff..0xff01 */
+	uint8_t key[16], salt[14];
+	unhex("2B7E151628AED2A6ABF7158809CF4F3C", key);
+	unhex("F0F1F2F3F4F5F6F7F8F9FAFBFCFD", salt);
+	uint8_t iv[16] = { 0 };
+	memcpy(iv, salt, 14);
+	static uint8_t ks[0xff02 * 16];
+	memset(ks, 0, sizeof(ks));
+	ref_aes_ctr(key, 16, iv, ks, sizeof(ks));
+	uint8_t want[16];
+	unhex("E03EAD0935C95E80E166B16DD92B4EB4", want);
+	EXPECT_BYTES(ks, want, 16);
+	unhex("D23513162B02D0F72A43A2FE4A5F97AB", want);
+	EXPECT_BYTES(ks + 16, want, 16);
+	unhex("41E95B3BB0A2E8DD477901E4FCA894C0", want);
+	EXPECT_BYTES(ks + 32, want, 16);
+	unhex("EC8CDF7398607CB0F2D21675EA9EA1E4", want);
+	EXPECT_BYTES(ks + 0xfeff * 16, want, 16);
+	unhex("362B7C3C6773516318A077D7FC5073AE", want);
+	EXPECT_BYTES(ks + 0xff00 * 16, want, 16);
+	unhex("6A2CC3787889374FBEB4C81B17BA6C44", want);
+	EXPECT_BYTES(ks + 0xff01 * 16, want, 16);
+
+	/* B.3: key derivation from the master key/salt of key_rfc3711 */
+	struct ref_keys k;
+	ref_derive(&k, SRTP_SUITE_AES_CM_128_HMAC_SHA1_80, key_rfc3711);
+	unhex("C61E7A93744F39EE10734AFE3FF7A087", want);
+	EXPECT_BYTES(k.enc, want, 16);
+	unhex("30CBBC08863D8C85D49DB34A9AE1", want);
+	EXPECT_BYTES(k.salt, want, 14);
+	uint8_t auth[20];
+	unhex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4", auth);
+	EXPECT_BYTES(k.auth, auth, 20);
+
+	/* and the reference reproduces libsrtp's published packets */
+	struct pbuf p;
+	memcpy(p.b, rtp_plain, sizeof(rtp_plain));
+	EXPECT_INT(ref_protect_rtp(&k, p.b, sizeof(rtp_plain), 0), sizeof(cm80_srtp));
+	EXPECT_BYTES(p.b, cm80_srtp, sizeof(cm80_srtp));
+	memcpy(p.b, rtcp_plain, sizeof(rtcp_plain));
+	EXPECT_INT(ref_protect_rtcp(&k, p.b, sizeof(rtcp_plain), 1), sizeof(cm80_srtcp));
+	EXPECT_BYTES(p.b, cm80_srtcp, sizeof(cm80_srtcp));
+	ref_derive(&k, SRTP_SUITE_AEAD_AES_128_GCM, key_gcm);
+	memcpy(p.b, rtp_plain, sizeof(rtp_plain));
+	EXPECT_INT(ref_protect_rtp(&k, p.b, sizeof(rtp_plain), 0), sizeof(gcm_srtp));
+	EXPECT_BYTES(p.b, gcm_srtp, sizeof(gcm_srtp));
+	memcpy(p.b, rtcp_plain, sizeof(rtcp_plain));
+	EXPECT_INT(ref_protect_rtcp(&k, p.b, sizeof(rtcp_plain), 1), sizeof(gcm_srtcp));
+	EXPECT_BYTES(p.b, gcm_srtcp, sizeof(gcm_srtcp));
+}
+
+/* Every suite, RTP with CSRCs and an extension, across a rollover, and
+ * SRTCP: srtp_dir_* output equals the reference. */
+static void t_reference_all_suites(void)
+{
+	for (size_t si = 0; si < NSUITES; si++) {
+		struct srtp_sdes a;
+		EXPECT_INT(srtp_sdes_generate(&a, 1, all_suites[si]), 0);
+		struct srtp_dir *out = NULL;
+		EXPECT_INT(srtp_dir_create(&out, SRTP_OUT, &a), 0);
+		if (!out)
+			return;
+		struct ref_keys k;
+		ref_derive(&k, all_suites[si], a.key);
+		uint32_t roc = 0;
+		uint16_t seq = 65530;
+		for (int i = 0; i < 12; i++, seq++) {
+			if (seq == 0)
+				roc++;
+			struct pbuf p, r;
+			size_t len;
+			if (i % 3 == 0) {
+				len = make_rtp(p.b, seq, 0x0badcafe, (size_t)(i * 13));
+			} else {
+				/* CC=1, X=1 with one extension word */
+				static const uint8_t hdr[24] = { 0x91, 0x60, 0, 0, 0, 0, 1, 0,
+					0x0b, 0xad, 0xca, 0xfe, 1, 2, 3, 4, 0xbe, 0xde, 0, 1, 0x10, 0x42, 0, 0 };
+				memcpy(p.b, hdr, sizeof(hdr));
+				rtp_set_seq(p.b, seq);
+				for (int j = 0; j < 50 + i; j++)
+					p.b[24 + j] = (uint8_t)(j ^ i);
+				len = 24 + 50 + (size_t)i;
+			}
+			memcpy(r.b, p.b, len);
+			size_t rlen = ref_protect_rtp(&k, r.b, len, roc);
+			EXPECT_INT(srtp_dir_protect_rtp(out, p.b, &len, BUF), 0);
+			EXPECT_INT(len, rlen);
+			if (memcmp(p.b, r.b, rlen) != 0) {
+				hexdump_diff(srtp_suite_name(all_suites[si]), p.b, r.b, rlen);
+				unit_fail(__FILE__, __LINE__, "%s: RTP seq %u differs from the reference",
+					  srtp_suite_name(all_suites[si]), seq);
+			}
+		}
+		for (uint32_t idx = 1; idx <= 3; idx++) {
+			struct pbuf p, r;
+			int n = rtcp_build_rr(p.b, BUF, 0x0badcafe, NULL, 0);
+			n += rtcp_build_sdes_cname(p.b + n, BUF - (size_t)n, 0x0badcafe, "ref", 3);
+			size_t len = (size_t)n;
+			memcpy(r.b, p.b, len);
+			size_t rlen = ref_protect_rtcp(&k, r.b, len, idx);
+			EXPECT_INT(srtp_dir_protect_rtcp(out, p.b, &len, BUF), 0);
+			EXPECT_INT(len, rlen);
+			if (memcmp(p.b, r.b, rlen) != 0) {
+				hexdump_diff(srtp_suite_name(all_suites[si]), p.b, r.b, rlen);
+				unit_fail(__FILE__, __LINE__, "%s: SRTCP index %u differs from the reference",
+					  srtp_suite_name(all_suites[si]), idx);
+			}
+		}
+		srtp_dir_destroy(out);
+	}
 }
 
 /* ------------------------------------------------------------ round trips */
@@ -791,6 +1070,8 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_module_init),
 	UNIT(t_kat_aes_cm_128_hmac_sha1_80),
 	UNIT(t_kat_aead_aes_128_gcm),
+	UNIT(t_reference_rfc3711_b2_b3),
+	UNIT(t_reference_all_suites),
 	UNIT(t_roundtrip_all_suites),
 	UNIT(t_buffer_and_direction_errors),
 	UNIT(t_tamper_every_bit),
