@@ -7,9 +7,11 @@
  * - An encoder, decoder, DTMF detector or DTMF generator belongs to the one
  *   thread that uses it (a worker). Distinct objects share no mutable state,
  *   so different threads may use different objects at the same time.
- * - Every *_new() allocates; nothing else does. Encode, decode, conceal,
- *   detect and generate calls neither allocate, lock, log nor do I/O, so they
- *   are safe on the packet path.
+ * - Every *_new() allocates; nothing else does (but codec_dec_reset() of
+ *   G.729). Encode, decode, conceal, detect and generate calls neither
+ *   allocate, lock, log nor do I/O, so they are safe on the packet path.
+ *   (The first codec_dtmf_det_new() in the process also fills spandsp's
+ *   tables, once, under pthread_once.)
  * - *_free() accepts NULL. A *_new() that fails leaves *out untouched and
  *   nothing allocated.
  *
@@ -23,6 +25,22 @@
  * with (struct codec_params.pcm_rate), which is not necessarily the RTP
  * clock rate: Opus always uses a 48 kHz RTP clock (RFC 7587) but may run at
  * 8 kHz internally. codec_samples_to_ts() converts.
+ *
+ * Typical use, one direction of a transcoded stream (leg A -> leg B):
+ *
+ *     const struct codec_desc *a = codec_find("PCMU", 8000, 1);
+ *     const struct codec_desc *b = codec_find("opus", 48000, 2);
+ *     struct codec_params pa, pb;
+ *     codec_params_default(a, &pa);
+ *     codec_params_from_fmtp(a, fmtp_from_a, &pa);
+ *     codec_params_default(b, &pb);
+ *     codec_params_from_fmtp(b, fmtp_from_b, &pb);   // B's wishes
+ *     pb.pcm_rate = codec_pick_pcm_rate(b, &pb, pa.pcm_rate);  // 8000
+ *     codec_dec_new(a, &pa, &dec);  codec_enc_new(b, &pb, &enc);
+ *     per packet:  n = codec_decode(dec, payload, len, pcm, max);
+ *                  (gap: codec_decode_lost(dec, next_or_NULL, ..., pcm, n))
+ *                  out = codec_encode(enc, pcm, n, buf, sizeof(buf));
+ *                  ts += codec_samples_to_ts(b, pb.pcm_rate, n);  // 960
  */
 #ifndef RG_CODEC_H
 #define RG_CODEC_H
