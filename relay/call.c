@@ -11,8 +11,12 @@
 #include <string.h>
 
 #include "log.h"
+#include "negotiate.h"
 #include "ports.h"
+#include "sdes.h"
 #include "session.h"
+#include "srtp.h"
+#include "transcode.h"
 
 const char *const end_reason_names[END__COUNT] = {
 	"delete", "timeout", "offer-timeout", "final-timeout", "shutdown",
@@ -49,9 +53,33 @@ static void call_free(struct call *c)
 		free(c->leg[l].tag);
 		free(c->leg[l].addr);
 	}
+	sdes_call_free(c->sdes);
+	codecs_call_free(c->codecs);
 	free(c->media);
 	free(c->call_id);
 	free(c);
+}
+
+int call_install_stages(struct call *c, int leg, int media, const struct mmedia *st,
+			unsigned which)
+{
+	if (c->posted)
+		return worker_post_stages(c->w, c->ms, leg, media, st, which);
+	struct mmedia *cur = msession_media(c->ms, leg, media);
+	if (which & STAGE_SRTP_RX) {
+		srtp_dir_destroy(cur->srtp_rx);
+		cur->srtp_rx = st->srtp_rx;
+	}
+	if (which & STAGE_SRTP_TX) {
+		srtp_dir_destroy(cur->srtp_tx);
+		cur->srtp_tx = st->srtp_tx;
+	}
+	if (which & STAGE_XC) {
+		if (cur->xc)
+			xcoder_free(cur->xc);
+		cur->xc = st->xc;
+	}
+	return 0;
 }
 
 struct call *call_new(struct rg_daemon *d, const char *call_id, int nmedia)

@@ -43,6 +43,9 @@ struct call {
 	struct call_leg leg[2];
 	struct msession *ms;
 	struct worker *w;
+	bool posted;                 /* ms was handed to the worker */
+	struct call_sdes *sdes;      /* sdes.c's state, or NULL */
+	struct call_codecs *codecs;  /* negotiate.c's state, or NULL */
 };
 
 struct call *call_find(struct rg_daemon *d, const char *call_id);
@@ -56,6 +59,11 @@ void call_end(struct rg_daemon *d, struct call *c, enum end_reason why);
 /* Once a second: timeouts and delayed deletes. */
 void call_tick(struct rg_daemon *d, uint64_t now_ms);
 int calls_init(struct rg_daemon *d);
+/* Installs stages (session.h struct mmedia) for one leg's media: directly
+ * while the session is not yet on its worker, else through the worker's
+ * mailbox. The stages belong to the session from then on. */
+int call_install_stages(struct call *c, int leg, int media, const struct mmedia *st,
+			unsigned which);
 /* Which leg a tag names: 0, 1, or -1. */
 int call_leg_of(const struct call *c, const char *tag);
 /* Newest packet on any stream of the call (uv_now ms), 0 if none. */

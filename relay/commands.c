@@ -20,7 +20,9 @@
 #include "buf.h"
 #include "call.h"
 #include "log.h"
+#include "negotiate.h"
 #include "ports.h"
+#include "sdes.h"
 #include "sdp.h"
 #include "session.h"
 #include "worker.h"
@@ -118,8 +120,10 @@ static void leg_addrs_from_sdp(const struct ng_request *rq, const struct sdp_ses
 
 /* ---- building the SDP towards a leg ----------------------------------- */
 
+/* sdp came from the other leg; is_offer says whether it was an offer. */
 static struct bval *rewrite_towards(struct rg_daemon *d, struct call *c, const struct ng_request *rq,
-				    const struct sdp_session *sdp, int to_leg, const bool *mux)
+				    const struct sdp_session *sdp, int to_leg, const bool *mux,
+				    bool is_offer)
 {
 	const struct iface *ifc = &d->ifaces[c->leg[to_leg].iface];
 	struct sdp_media_rewrite mr[SDP_MAX_MEDIA];
@@ -131,6 +135,11 @@ static struct bval *rewrite_towards(struct rg_daemon *d, struct call *c, const s
 		mr[m].rtcp_port = c->media[m].active && !(rq->flags & NG_F_NO_RTCP_ATTRIBUTE) ? s->port + 1 : 0;
 		mr[m].proto = rq->transport_protocol;
 	}
+	char err[256];
+	if (sdes_negotiate(d, c, rq, sdp, !to_leg, is_offer, mr, err, sizeof(err)) < 0)
+		return errorf("SRTP: %s", err);
+	if (codecs_negotiate(d, c, rq, sdp, !to_leg, is_offer, mr, err, sizeof(err)) < 0)
+		return errorf("Codecs: %s", err);
 	struct sdp_rewrite rw = {
 		.addr = ifc->advertised,
 		.family = ifc->local.sa.sa_family,
@@ -141,7 +150,6 @@ static struct bval *rewrite_towards(struct rg_daemon *d, struct call *c, const s
 		.media = mr,
 	};
 	struct rg_buf out;
-	char err[256];
 	buf_init(&out);
 	if (sdp_rewrite(sdp, &rw, &out, err, sizeof(err)) < 0 || !buf_ok(&out)) {
 		buf_free(&out);
@@ -292,7 +300,7 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 			rtp->strict = rtcp->strict = ol->addr[m].strict;
 		}
 		/* the SDP first: a call whose SDP cannot be written is never started */
-		r = rewrite_towards(d, c, rq, sdp, answerer, mux_onwards);
+		r = rewrite_towards(d, c, rq, sdp, answerer, mux_onwards, true);
 		if (strcmp(bval_as_str(bval_get(r, "result"), NULL), "ok")) {
 			call_discard(d, c);
 			goto out;
@@ -305,13 +313,14 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 			r = commands_error("Out of memory");
 			goto out;
 		}
+		c->posted = true;
 		d->stats.sessions_created++;
 		LOGC(LOG_INFO, "call", c->call_id, "offer from tag %s: %d media on worker %d",
 		     rq->from_tag, c->nmedia, c->w->idx);
 	} else {
 		worker_post_update(c->w, c->ms, offerer, ol->addr, c->nmedia);
 		LOGC(LOG_INFO, "call", c->call_id, "re-offer from tag %s", rq->from_tag);
-		r = rewrite_towards(d, c, rq, sdp, answerer, mux_onwards);
+		r = rewrite_towards(d, c, rq, sdp, answerer, mux_onwards, true);
 	}
 out:
 	sdp_free(sdp);
@@ -374,7 +383,7 @@ static struct bval *cmd_answer(struct rg_daemon *d, const struct ng_request *rq)
 	c->last_signal_ms = rg_now_ms();
 	c->last_signal_wall = time(NULL);
 	LOGC(LOG_INFO, "call", c->call_id, "answer from tag %s", rq->to_tag);
-	r = rewrite_towards(d, c, rq, sdp, offerer, mux_back);
+	r = rewrite_towards(d, c, rq, sdp, offerer, mux_back, false);
 out:
 	sdp_free(sdp);
 	return r;
@@ -588,6 +597,13 @@ struct bval *commands_handle(struct rg_daemon *d, const struct bval *req)
 		return r;
 	case NG_LIST:
 		r = cmd_list(d, req);
+		break;
+	case NG_DRAIN:
+		if (!d->draining)
+			LOG(LOG_NOTICE, "core", "drain requested: refusing new calls, %zu still up", d->ncalls);
+		d->draining = true;
+		r = reply_ok();
+		bval_dict_add_int(r, "calls", (long long)d->ncalls);
 		break;
 	case NG_STATISTICS:
 		r = cmd_statistics(d);
