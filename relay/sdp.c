@@ -78,6 +78,11 @@ static int fail(char *err, size_t errlen, int lineno, const char *fmt, ...)
 		snprintf(err, errlen, "line %d: %s", lineno, msg);
 	else
 		snprintf(err, errlen, "%s", msg);
+	/* quoted input may hold any byte; the reason goes into a bencode or
+	 * JSON reply, so keep it printable ASCII */
+	for (char *q = err; *q; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+			*q = '?';
 	return -EINVAL;
 }
 

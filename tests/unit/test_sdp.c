@@ -992,6 +992,8 @@ static const struct bad_case {
 	{ "v=0\r\nc=IN IP4 ::1\r\n", "line 2: c= address '::1' is not IPv4" },
 	{ "v=0\r\nc=IN IP4 host.example.com\r\n",
 		"line 2: c= address 'host.example.com' is not IPv4" },
+	{ "v=0\r\nc=IN IP4 1.2.3.\xff\r\n", "line 2: c= address '1.2.3.?' is not IPv4" },
+	{ "v=0\r\nc=IN IP4 1.2\t3\r\n", "line 2: c= address '1.2' is not IPv4" },
 	{ "v=0\r\nc=IN IP4 1.2.3.4.5\r\n", "line 2: c= address '1.2.3.4.5' is not IPv4" },
 	{ "v=0\r\nc=IN IP6 1.2.3.4\r\n", "line 2: c= address '1.2.3.4' is not IPv6" },
 	{ "v=0\r\nc=IN IP5 1.2.3.4\r\n", "line 2: c= address type 'IP5' is not IP4 or IP6" },
