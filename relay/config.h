@@ -21,6 +21,8 @@ struct rg_config {
 	char *listen_ng;        /* UDP IP:PORT, "" = off */
 	char *listen_unix;      /* path, "" = off */
 	char *listen_http;      /* metrics IP:PORT, "" = off */
+	char *listen_rtpp;      /* rtpproxy protocol over UDP IP:PORT, "" = off */
+	char *listen_rtpp_unix; /* rtpproxy protocol over a UNIX socket, "" = off */
 	int port_min, port_max;
 	int num_threads;        /* 0 = number of CPUs */
 	bool foreground;

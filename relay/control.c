@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "commands.h"
 #include "log.h"
+#include "metrics.h"
 #include "ng.h"
 #include "replycache.h"
 
@@ -69,7 +70,9 @@ void control_run_request(struct rg_daemon *d, const char *body, size_t len, stru
 			    : "Failed to parse request: invalid bencode", json, out);
 		return;
 	}
+	uint64_t t0 = uv_hrtime();
 	struct bval *reply = commands_handle(d, req);
+	metrics_observe_command(d, req, uv_hrtime() - t0);
 	if (reply)
 		encode_reply(reply, json, out);
 	else

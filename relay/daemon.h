@@ -21,6 +21,8 @@ struct worker;
 struct call;
 struct ports_pool;
 struct replycache;
+struct rtpp_ctl;
+struct metrics;
 
 #define IFACE_NAME_MAX 32
 
@@ -70,6 +72,9 @@ struct rg_daemon {
 	uv_pipe_t ng_unix;
 	bool have_udp, have_unix;
 	uv_timer_t timer;
+	/* operator transports (ops.c): NULL when off */
+	struct rtpp_ctl *rtpp;
+	struct metrics *metrics;
 	uv_signal_t sig_term, sig_int, sig_hup, sig_quit;
 };
 

@@ -20,6 +20,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "ops.h"
 #include "ports.h"
 #include "replycache.h"
 #include "worker.h"
@@ -81,6 +82,7 @@ static void shutdown_all(struct rg_daemon *d)
 	while (d->calls_head)
 		call_end(d, d->calls_head, END_SHUTDOWN);
 	control_close(d);
+	ops_close(d);
 	uv_timer_stop(&d->timer);
 	uv_close((uv_handle_t *)&d->timer, NULL);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -192,7 +194,7 @@ int main(int argc, char **argv)
 		d.nworkers++;
 	}
 
-	if (control_open(&d) < 0)
+	if (control_open(&d) < 0 || ops_open(&d) < 0)
 		return 1;
 	uv_timer_init(d.loop, &d.timer);
 	d.timer.data = &d;

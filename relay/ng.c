@@ -34,6 +34,7 @@ static const char *const cmd_names[NG_CMD__COUNT] = {
 	[NG_QUERY]       = "query",
 	[NG_LIST]        = "list",
 	[NG_STATISTICS]  = "statistics",
+	[NG_DRAIN]       = "drain",
 };
 
 const char *ng_cmd_name(enum ng_cmd c)

@@ -28,6 +28,7 @@ enum ng_cmd {
 	NG_QUERY,
 	NG_LIST,
 	NG_STATISTICS,
+	NG_DRAIN,           /* rtpgate's own: refuse new offers, exit when no call is left */
 	NG_CMD__COUNT
 };
 

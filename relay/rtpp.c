@@ -1,0 +1,801 @@
+/* rtpp.c - the rtpproxy protocol; see rtpp.h.
+ *
+ * rtpproxy carries no SDP: a U (offer) or L (answer) names one party's
+ * address and port. We turn it into the smallest SDP that says the same
+ * ("c=IN IP4 ADDR", "m=audio PORT RTP/AVP PTS"), run it as an ng
+ * offer/answer through commands_handle(), and read our port and address
+ * back from the SDP that comes out. So rtpproxy calls are ordinary rtpgate
+ * calls: list/query/delete, timeouts, metrics and drain all see them.
+ *
+ * Tags: the first tag of U/L is the party that made the offer, the second
+ * the one that answers (Kamailio swaps the From/To tags for late offers so
+ * this holds); U carries the offerer's address, L the answerer's. A ";N"
+ * suffix numbers the m= line; media N > 1 becomes its own call "CALLID/N".
+ *
+ * Transports: on the UNIX socket, like rtpproxy, one read is one command
+ * (Kamailio writes the command in one writev() and does not close its side
+ * before reading): the first chunk is answered, then the connection closes.
+ * On UDP the first token is a cookie that the reply echoes; replies are
+ * cached by (source, cookie) so a retransmission is never run twice.
+ */
+#include "rtpp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bencode.h"
+#include "call.h"
+#include "commands.h"
+#include "log.h"
+#include "metrics.h"
+#include "replycache.h"
+#include "sdp.h"
+#include "session.h"
+
+#define RTPP_VERSION "20040107"
+#define RTPP_MAX_MEDIA 16
+#define RTPP_REPLY_TTL_MS 60000
+
+struct rtpp_ctl {
+	struct rg_daemon *d;
+	uv_udp_t udp;
+	uv_pipe_t unix_sock;
+	uv_timer_t timer;
+	bool have_udp, have_unix;
+	int closing;                 /* handles still closing in rtpp_close() */
+	struct replycache *replies;
+	struct rtpp_stats stats;
+	char path[256];
+	char udp_buf[RTPP_MAX_LINE + 512];
+};
+
+static const char *const op_names[RTPP_OP__COUNT] = {
+	[RTPP_V] = "V", [RTPP_VF] = "VF", [RTPP_U] = "U", [RTPP_L] = "L",
+	[RTPP_D] = "D", [RTPP_Q] = "Q", [RTPP_I] = "I", [RTPP_X] = "X",
+};
+
+const char *rtpp_op_name(enum rtpp_op op)
+{
+	return (unsigned)op < RTPP_OP__COUNT ? op_names[op] : "?";
+}
+
+/* The capability dates Kamailio's and OpenSIPS's modules ask about and
+ * whether we have them. Anything not listed is answered 0. */
+static const struct { const char *date; bool have; } caps[] = {
+	{ "20040107", true },   /* basic U/L/D */
+	{ "20050322", true },   /* several media per call (tags ";N") */
+	{ "20060704", true },   /* VF itself */
+	{ "20071116", false },  /* re-packetisation: Z is taken as ptime only */
+	{ "20071218", false },  /* copying/recording streams */
+	{ "20080403", true },   /* Q statistics */
+	{ "20081102", true },   /* C: allowed payload types in U/L */
+	{ "20081224", false },  /* session timeout notifications */
+	{ "20090810", false },  /* automatic IPv4/IPv6 bridging */
+};
+
+bool rtpp_has_capability(const char *date)
+{
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		if (!strcmp(caps[i].date, date))
+			return caps[i].have;
+	return false;
+}
+
+/* ---- parser ------------------------------------------------------------ */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -code;
+}
+
+/* A decimal number of at most maxdig digits in [lo, hi]; -1 otherwise. */
+static long parse_num(const char *s, size_t n, long lo, long hi)
+{
+	if (!n || n > 9)
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= lo && v <= hi ? v : -1;
+}
+
+/* "tag;N": cuts ";N" off in place and returns N (1 without it), or -1. */
+static int split_medianum(char *tag)
+{
+	char *semi = strrchr(tag, ';');
+	if (!semi)
+		return 1;
+	long n = parse_num(semi + 1, strlen(semi + 1), 1, RTPP_MAX_MEDIA);
+	if (n < 0)
+		return -1;
+	*semi = '\0';
+	return (int)n;
+}
+
+static int parse_mods(const char *m, struct rtpp_cmd *c, char *err, size_t errlen)
+{
+	int ndir = 0;
+	while (*m) {
+		char ch = (char)(*m >= 'A' && *m <= 'Z' ? *m + 32 : *m);
+		m++;
+		switch (ch) {
+		case 'a':
+			c->asymmetric = true;
+			break;
+		case 's':
+		case 'w':
+			c->asymmetric = false;
+			break;
+		case 'i':
+		case 'e':
+			if (ndir == 2)
+				return fail(err, errlen, 1, "more than two i/e modifiers");
+			c->dir[ndir++] = ch;
+			break;
+		case '6':
+			c->ipv6 = true;
+			break;
+		case 'z': {
+			size_t n = strspn(m, "0123456789");
+			long v = parse_num(m, n, 1, 1000);
+			if (v < 0)
+				return fail(err, errlen, 1, "modifier z needs a packet time 1..1000 ms");
+			c->ptime = (int)v;
+			m += n;
+			break;
+		}
+		case 'c': {
+			c->npts = 0;
+			for (;;) {
+				size_t n = strspn(m, "0123456789");
+				long v = parse_num(m, n, 0, 127);
+				if (v < 0)
+					return fail(err, errlen, 1, "modifier c needs payload types 0..127 separated by ','");
+				if (c->npts == RTPP_MAX_PTS)
+					return fail(err, errlen, 1, "modifier c: more than %d payload types", RTPP_MAX_PTS);
+				c->pts[c->npts++] = (int)v;
+				m += n;
+				if (*m != ',')
+					break;
+				m++;
+			}
+			break;
+		}
+		default:
+			return fail(err, errlen, 1, "unsupported modifier '%c'",
+				    ch > ' ' && ch < 127 ? ch : '?');
+		}
+	}
+	return 0;
+}
+
+int rtpp_parse(const char *text, size_t len, struct rtpp_cmd *c, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->medianum = 1;
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
+		       text[len - 1] == '\t'))
+		len--;
+	if (!len)
+		return fail(err, errlen, 1, "empty command");
+	if (len > RTPP_MAX_LINE)
+		return fail(err, errlen, 1, "command longer than %d bytes", RTPP_MAX_LINE);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return fail(err, errlen, 1, "control character at byte %zu", i);
+	}
+	memcpy(c->line, text, len);
+	c->line[len] = '\0';
+
+	char *argv[RTPP_MAX_ARGS];
+	int argc = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(c->line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (argc == RTPP_MAX_ARGS)
+			return fail(err, errlen, 1, "more than %d words", RTPP_MAX_ARGS);
+		argv[argc++] = t;
+	}
+	if (!argc)
+		return fail(err, errlen, 1, "empty command");
+	const char *w = argv[0];
+	char op = (char)(w[0] >= 'a' && w[0] <= 'z' ? w[0] - 32 : w[0]);
+	const char *mods = w + 1;
+	switch (op) {
+	case 'V':
+		if (!strcasecmp(w, "VF")) {
+			if (argc != 2)
+				return fail(err, errlen, 1, "VF needs one capability date");
+			c->op = RTPP_VF;
+			c->date = argv[1];
+			return 0;
+		}
+		if (mods[0])
+			return fail(err, errlen, 2, "unknown command '%.16s'", w);
+		c->op = RTPP_V;
+		return 0;
+	case 'I':
+		if (mods[0] && strcasecmp(mods, "b"))
+			return fail(err, errlen, 1, "unsupported modifier for I");
+		c->op = RTPP_I;
+		return 0;
+	case 'X':
+		if (mods[0])
+			return fail(err, errlen, 1, "X takes no modifier");
+		c->op = RTPP_X;
+		return 0;
+	case 'D':
+	case 'Q':
+		c->op = op == 'D' ? RTPP_D : RTPP_Q;
+		/* rtpproxy knows D w (weak) and Q v (verbose): accepted, no effect */
+		if (mods[0] && strcasecmp(mods, op == 'D' ? "w" : "v"))
+			return fail(err, errlen, 1, "unsupported modifier for %c", op);
+		if (argc < 3 || argc > 4)
+			return fail(err, errlen, 1, "%c needs CALLID FROMTAG [TOTAG]", op);
+		c->call_id = argv[1];
+		c->from_tag = argv[2];
+		c->to_tag = argc > 3 ? argv[3] : NULL;
+		split_medianum(argv[2]);
+		if (argc > 3)
+			split_medianum(argv[3]);
+		return 0;
+	case 'U':
+	case 'L': {
+		c->op = op == 'U' ? RTPP_U : RTPP_L;
+		int r = parse_mods(mods, c, err, errlen);
+		if (r < 0)
+			return r;
+		if (argc < (op == 'U' ? 5 : 6))
+			return fail(err, errlen, 1, "%c needs CALLID ADDR PORT FROMTAG%s", op,
+				    op == 'U' ? " [TOTAG]" : " TOTAG");
+		c->call_id = argv[1];
+		c->addr = argv[2];
+		c->from_tag = argv[4];
+		c->to_tag = argc > 5 ? argv[5] : NULL;
+		long port = parse_num(argv[3], strlen(argv[3]), 0, 65535);
+		if (port < 0)
+			return fail(err, errlen, 3, "port '%.16s' is not 0..65535", argv[3]);
+		c->port = (int)port;
+		union rg_addr a;
+		if (addr_parse(&a, c->addr, 0) < 0)
+			return fail(err, errlen, 3, "'%.64s' is not an IP address", c->addr);
+		if (a.sa.sa_family == AF_INET6)
+			c->ipv6 = true;
+		else if (c->ipv6)
+			return fail(err, errlen, 3, "modifier 6 with IPv4 address '%.64s'", c->addr);
+		int n1 = split_medianum(argv[4]);
+		int n2 = c->to_tag ? split_medianum(argv[5]) : n1;
+		if (n1 < 0 || n2 < 0)
+			return fail(err, errlen, 1, "media number after ';' is not 1..%d", RTPP_MAX_MEDIA);
+		if (n1 != n2)
+			return fail(err, errlen, 1, "the two tags name media %d and %d", n1, n2);
+		c->medianum = n1;
+		if (!c->from_tag[0] || (c->to_tag && !c->to_tag[0]))
+			return fail(err, errlen, 1, "empty tag");
+		return 0;
+	}
+	default:
+		return fail(err, errlen, 2, "unknown command '%.16s'", w);
+	}
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+static void call_name(const struct rtpp_cmd *c, int medianum, char *out, size_t n)
+{
+	if (medianum <= 1)
+		snprintf(out, n, "%s", c->call_id);
+	else
+		snprintf(out, n, "%s/%d", c->call_id, medianum);
+}
+
+/* Runs a request through the ng command layer and frees it. */
+static struct bval *run_ng(struct rg_daemon *d, struct bval *req)
+{
+	if (!req)
+		return NULL;
+	uint64_t t0 = uv_hrtime();
+	struct bval *r = commands_handle(d, req);
+	metrics_observe_command(d, req, uv_hrtime() - t0);
+	bval_free(req);
+	return r;
+}
+
+static int reply_code_for(const char *reason)
+{
+	if (!reason)
+		return 5;
+	if (strstr(reason, "Ran out of ports") || strstr(reason, "session limit") ||
+	    strstr(reason, "load limit"))
+		return 7;
+	if (strstr(reason, "Unknown call-id") || strstr(reason, "does not belong"))
+		return 8;
+	return 5;
+}
+
+static void offer_answer(struct rg_daemon *d, const struct rtpp_cmd *c, struct rg_buf *out)
+{
+	char cid[600];
+	call_name(c, c->medianum, cid, sizeof(cid));
+	if (c->op == RTPP_L && !c->to_tag) {
+		buf_puts(out, "E1\n");
+		return;
+	}
+	if (c->op == RTPP_L && !call_find(d, cid)) {
+		buf_puts(out, "E8\n");
+		return;
+	}
+	const char *fam = c->ipv6 ? "IP6" : "IP4";
+	struct rg_buf sdp;
+	buf_init(&sdp);
+	buf_printf(&sdp, "v=0\r\no=- 1 1 IN %s %s\r\ns=-\r\nc=IN %s %s\r\nt=0 0\r\nm=audio %d RTP/AVP",
+		   fam, c->addr, fam, c->addr, c->port);
+	if (!c->npts)
+		buf_puts(&sdp, " 0");
+	for (int i = 0; i < c->npts; i++)
+		buf_printf(&sdp, " %d", c->pts[i]);
+	buf_puts(&sdp, "\r\n");
+	if (c->ptime)
+		buf_printf(&sdp, "a=ptime:%d\r\n", c->ptime);
+
+	struct bval *req = bval_dict();
+	bval_dict_add_str(req, "command", c->op == RTPP_U ? "offer" : "answer");
+	bval_dict_add_str(req, "call-id", cid);
+	bval_dict_add_str(req, "from-tag", c->from_tag);
+	if (c->to_tag)
+		bval_dict_add_str(req, "to-tag", c->to_tag);
+	bval_dict_add(req, "sdp", bval_strn(sdp.data, sdp.len));
+	struct bval *fl = bval_dict_add(req, "flags", bval_list());
+	if (c->asymmetric)
+		bval_list_add(fl, bval_str("asymmetric"));
+	if (c->dir[0]) {
+		struct bval *dl = bval_dict_add(req, "direction", bval_list());
+		for (int i = 0; i < 2 && c->dir[i]; i++)
+			bval_list_add(dl, bval_str(c->dir[i] == 'i' ? "internal" : "external"));
+	}
+	if (c->ptime)
+		bval_dict_add_int(req, "ptime", c->ptime);
+	bool oom = !buf_ok(&sdp);
+	buf_free(&sdp);
+	if (oom) {
+		bval_free(req);
+		buf_puts(out, "E5\n");
+		return;
+	}
+	struct bval *r = run_ng(d, req);
+	const char *res = bval_as_str(bval_get(r, "result"), NULL);
+	size_t slen = 0;
+	const char *body = bval_as_str(bval_get(r, "sdp"), &slen);
+	if (!res || strcmp(res, "ok") || !body) {
+		const char *why = bval_as_str(bval_get(r, "error-reason"), NULL);
+		if (res && !strcmp(res, "load limit"))
+			why = "load limit";
+		LOGC(LOG_NOTICE, "rtpp", cid, "%s failed: %s", rtpp_op_name(c->op), why ? why : "no reply");
+		buf_printf(out, "E%d\n", reply_code_for(why));
+		bval_free(r);
+		return;
+	}
+	struct sdp_session *s = NULL;
+	char err[128];
+	if (sdp_parse(body, slen, &s, err, sizeof(err)) < 0 || sdp_media_count(s) < 1) {
+		LOGC(LOG_ERR, "rtpp", cid, "cannot read our own SDP: %s", err);
+		buf_puts(out, "E5\n");
+	} else {
+		const struct sdp_media *m = sdp_media_get(s, 0);
+		if (m->family == AF_INET6)
+			buf_printf(out, "%d %s 6\n", m->port, m->addr);
+		else if (m->addr[0])
+			buf_printf(out, "%d %s\n", m->port, m->addr);
+		else
+			buf_printf(out, "%d\n", m->port);
+		LOGC(LOG_INFO, "rtpp", cid, "%s %s:%d tag %s -> port %d", rtpp_op_name(c->op),
+		     c->addr, c->port, c->from_tag, m->port);
+	}
+	sdp_free(s);
+	bval_free(r);
+}
+
+static void cmd_delete(struct rg_daemon *d, const struct rtpp_cmd *c, struct rg_buf *out)
+{
+	int found = 0;
+	for (int n = 1; n <= RTPP_MAX_MEDIA; n++) {
+		char cid[600];
+		call_name(c, n, cid, sizeof(cid));
+		struct call *cl = call_find(d, cid);
+		if (!cl)
+			continue;
+		/* ng delete wants a tag of the call: use the leg that exists */
+		const char *tag = call_leg_of(cl, c->from_tag) >= 0 ? c->from_tag
+				: c->to_tag && call_leg_of(cl, c->to_tag) >= 0 ? c->to_tag
+				: cl->leg[0].tag;
+		struct bval *req = bval_dict();
+		bval_dict_add_str(req, "command", "delete");
+		bval_dict_add_str(req, "call-id", cid);
+		bval_dict_add_str(req, "from-tag", tag ? tag : "-");
+		bval_free(run_ng(d, req));
+		found++;
+	}
+	LOGC(LOG_INFO, "rtpp", c->call_id, "D: %d media deleted", found);
+	buf_puts(out, found ? "0\n" : "E8\n");
+}
+
+static uint64_t ld(_Atomic uint64_t *v) { return atomic_load_explicit(v, memory_order_relaxed); }
+
+static void cmd_query(struct rg_daemon *d, const struct rtpp_cmd *c, struct rg_buf *out)
+{
+	char cid[600];
+	call_name(c, 1, cid, sizeof(cid));
+	struct call *cl = call_find(d, cid);
+	if (!cl) {
+		buf_puts(out, "E8\n");
+		return;
+	}
+	uint64_t in[2] = { 0, 0 }, relayed = 0, dropped = 0;
+	for (int l = 0; l < 2; l++)
+		for (int m = 0; m < cl->nmedia; m++)
+			for (int k = 0; k < 2; k++) {
+				struct mstream *s = msession_stream(cl->ms, l, m, k);
+				in[l] += ld(&s->c.pkts_in);
+				relayed += ld(&s->c.pkts_out);
+				dropped += ld(&s->c.drop_source) + ld(&s->c.drop_malformed) +
+					   ld(&s->c.drop_nopeer) + ld(&s->c.send_errors);
+			}
+	uint64_t now = rg_now_ms(), last = call_last_media_ms(cl);
+	if (!last)
+		last = cl->last_signal_ms;
+	long idle = now > last ? (long)((now - last) / 1000) : 0;
+	long ttl = d->cfg.timeout - idle;
+	buf_printf(out, "%ld %llu %llu %llu %llu\n", ttl > 0 ? ttl : 0, (unsigned long long)in[0],
+		   (unsigned long long)in[1], (unsigned long long)relayed, (unsigned long long)dropped);
+}
+
+static void cmd_info(struct rg_daemon *d, struct rg_buf *out)
+{
+	size_t streams = 0;
+	for (struct call *cl = d->calls_head; cl; cl = cl->next)
+		streams += (size_t)cl->nmedia * 2;
+	uint64_t pk = 0;
+	for (int i = 0; i < d->nworkers; i++)
+		pk += ld(&d->workers[i].stats.pkts_relayed);
+	buf_printf(out, "sessions created: %llu\nactive sessions: %zu\nactive streams: %zu\n"
+		   "packets relayed: %llu\n",
+		   (unsigned long long)d->stats.sessions_created, d->ncalls, streams,
+		   (unsigned long long)pk);
+}
+
+static struct rtpp_stats *stats_of(struct rg_daemon *d)
+{
+	return d->rtpp ? &d->rtpp->stats : NULL;
+}
+
+void rtpp_run(struct rg_daemon *d, const char *text, size_t len, struct rg_buf *out)
+{
+	struct rtpp_cmd *c = malloc(sizeof(*c));
+	struct rtpp_stats *st = stats_of(d);
+	size_t start = out->len;
+	char err[160];
+	if (!c) {
+		buf_puts(out, "E5\n");
+		goto done;
+	}
+	int r = rtpp_parse(text, len, c, err, sizeof(err));
+	if (r < 0) {
+		LOG_RL(LOG_NOTICE, "rtpp", NULL, "bad command: %s", err);
+		buf_printf(out, "E%d\n", -r);
+		goto done;
+	}
+	if (st)
+		st->commands[c->op]++;
+	switch (c->op) {
+	case RTPP_V:
+		buf_puts(out, RTPP_VERSION "\n");
+		break;
+	case RTPP_VF:
+		buf_puts(out, rtpp_has_capability(c->date) ? "1\n" : "0\n");
+		break;
+	case RTPP_U:
+	case RTPP_L:
+		offer_answer(d, c, out);
+		break;
+	case RTPP_D:
+		cmd_delete(d, c, out);
+		break;
+	case RTPP_Q:
+		cmd_query(d, c, out);
+		break;
+	case RTPP_I:
+		cmd_info(d, out);
+		break;
+	case RTPP_X:
+		LOG(LOG_NOTICE, "rtpp", "X: ending all %zu calls", d->ncalls);
+		while (d->calls_head)
+			call_end(d, d->calls_head, END_DELETE);
+		buf_puts(out, "0\n");
+		break;
+	case RTPP_OP__COUNT:
+		break;
+	}
+done:
+	if (st && out->len > start && out->data[start] == 'E')
+		st->errors++;
+	free(c);
+}
+
+const struct rtpp_stats *rtpp_get_stats(const struct rg_daemon *d)
+{
+	return d->rtpp ? &d->rtpp->stats : NULL;
+}
+
+/* ---- UDP ------------------------------------------------------------------ */
+
+static void udp_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
+{
+	struct rtpp_ctl *x = h->data;
+	(void)size;
+	b->base = x->udp_buf;
+	b->len = sizeof(x->udp_buf);
+}
+
+static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+		     const struct sockaddr *from, unsigned flags)
+{
+	struct rtpp_ctl *x = h->data;
+	if (nread <= 0 || !from || (flags & UV_UDP_PARTIAL))
+		return;
+	union rg_addr src;
+	memset(&src, 0, sizeof(src));
+	memcpy(&src, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						       : sizeof(struct sockaddr_in));
+	const char *p = buf->base;
+	size_t n = (size_t)nread;
+	const char *sp = memchr(p, ' ', n < 256 ? n : 256);
+	if (!sp || sp == p) {
+		LOG_RL(LOG_NOTICE, "rtpp", NULL, "dropped UDP rtpproxy command without a cookie");
+		return;
+	}
+	size_t clen = (size_t)(sp - p);
+	size_t rlen;
+	const char *cached = replycache_get(x->replies, &src, p, clen, &rlen);
+	struct rg_buf out;
+	buf_init(&out);
+	if (cached) {
+		x->stats.duplicates++;
+		buf_append(&out, cached, rlen);
+	} else {
+		buf_append(&out, p, clen + 1);
+		rtpp_run(x->d, sp + 1, n - clen - 1, &out);
+		if (buf_ok(&out))
+			replycache_put(x->replies, &src, p, clen, out.data, out.len, rg_now_ms());
+	}
+	if (buf_ok(&out)) {
+		uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
+		int r = uv_udp_try_send(&x->udp, &b, 1, &src.sa);
+		if (r < 0)
+			LOG_RL(LOG_WARNING, "rtpp", NULL, "cannot send UDP reply: %s", uv_strerror(r));
+	}
+	buf_free(&out);
+}
+
+/* ---- UNIX stream ------------------------------------------------------- */
+
+struct rtpp_conn {
+	uv_pipe_t pipe;
+	struct rtpp_ctl *x;
+	bool done;
+	char buf[RTPP_MAX_LINE + 2];
+};
+
+static void conn_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void conn_close(struct rtpp_conn *c)
+{
+	if (!uv_is_closing((uv_handle_t *)&c->pipe))
+		uv_close((uv_handle_t *)&c->pipe, conn_closed);
+}
+
+struct rtpp_write {
+	uv_write_t req;
+	struct rtpp_conn *c;
+	char *data;
+};
+
+static void write_done(uv_write_t *w, int status)
+{
+	struct rtpp_write *wr = (struct rtpp_write *)w;
+	(void)status;
+	conn_close(wr->c);
+	free(wr->data);
+	free(wr);
+}
+
+static void conn_reply(struct rtpp_conn *c, struct rg_buf *out)
+{
+	c->done = true;
+	uv_read_stop((uv_stream_t *)&c->pipe);
+	size_t len;
+	char *data = buf_steal(out, &len);
+	struct rtpp_write *wr = data ? calloc(1, sizeof(*wr)) : NULL;
+	if (!wr) {
+		free(data);
+		conn_close(c);
+		return;
+	}
+	wr->c = c;
+	wr->data = data;
+	uv_buf_t b = uv_buf_init(data, (unsigned)len);
+	if (uv_write(&wr->req, (uv_stream_t *)&c->pipe, &b, 1, write_done) < 0) {
+		free(data);
+		free(wr);
+		conn_close(c);
+	}
+}
+
+static void conn_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
+{
+	struct rtpp_conn *c = h->data;
+	(void)size;
+	b->base = c->buf;
+	b->len = sizeof(c->buf);
+}
+
+static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+	struct rtpp_conn *c = s->data;
+	if (c->done)
+		return;
+	if (nread == 0)
+		return;
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	/* one read is one command, as with rtpproxy */
+	struct rg_buf out;
+	buf_init(&out);
+	rtpp_run(c->x->d, b->base, (size_t)nread, &out);
+	conn_reply(c, &out);
+	buf_free(&out);
+}
+
+static void unix_accept(uv_stream_t *server, int status)
+{
+	struct rtpp_ctl *x = server->data;
+	if (status < 0)
+		return;
+	struct rtpp_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->x = x;
+	uv_pipe_init(x->d->loop, &c->pipe, 0);
+	c->pipe.data = c;
+	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0 ||
+	    uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read) < 0)
+		conn_close(c);
+}
+
+/* ---- open/close ---------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t)
+{
+	struct rtpp_ctl *x = t->data;
+	replycache_expire(x->replies, rg_now_ms());
+}
+
+static int open_udp(struct rtpp_ctl *x, const char *spec)
+{
+	union rg_addr a;
+	if (addr_parse_hostport(&a, spec, 7722) < 0) {
+		LOG(LOG_ERR, "rtpp", "--listen-rtpp: '%s' is not IP:PORT", spec);
+		return -EINVAL;
+	}
+	uv_udp_init(x->d->loop, &x->udp);
+	x->udp.data = x;
+	x->have_udp = true;
+	int r = uv_udp_bind(&x->udp, &a.sa, 0);
+	if (r == 0)
+		r = uv_udp_recv_start(&x->udp, udp_alloc, udp_recv);
+	if (r < 0) {
+		LOG(LOG_ERR, "rtpp", "cannot listen for rtpproxy commands on UDP %s: %s", spec, uv_strerror(r));
+		return r;
+	}
+	LOG(LOG_INFO, "rtpp", "rtpproxy protocol over UDP on %s", spec);
+	return 0;
+}
+
+static int open_unix(struct rtpp_ctl *x, const char *path)
+{
+	struct stat st;
+	if (strlen(path) >= sizeof(x->path)) {
+		LOG(LOG_ERR, "rtpp", "--listen-rtpp-unix: path too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(x->path, sizeof(x->path), "%s", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			LOG(LOG_ERR, "rtpp", "%s exists and is not a socket", path);
+			return -EEXIST;
+		}
+		unlink(path);
+	}
+	uv_pipe_init(x->d->loop, &x->unix_sock, 0);
+	x->unix_sock.data = x;
+	x->have_unix = true;
+	mode_t old = umask(0777 & ~(mode_t)x->d->cfg.unix_mode);
+	int r = uv_pipe_bind(&x->unix_sock, path);
+	umask(old);
+	if (r == 0)
+		r = chmod(path, (mode_t)x->d->cfg.unix_mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = uv_listen((uv_stream_t *)&x->unix_sock, 128, unix_accept);
+	if (r < 0) {
+		LOG(LOG_ERR, "rtpp", "cannot listen on UNIX socket %s: %s", path, uv_strerror(r));
+		return r;
+	}
+	LOG(LOG_INFO, "rtpp", "rtpproxy protocol over UNIX socket %s", path);
+	return 0;
+}
+
+int rtpp_open(struct rg_daemon *d)
+{
+	const char *udp = d->cfg.listen_rtpp, *path = d->cfg.listen_rtpp_unix;
+	if ((!udp || !udp[0]) && (!path || !path[0]))
+		return 0;
+	struct rtpp_ctl *x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->d = d;
+	d->rtpp = x;
+	uv_timer_init(d->loop, &x->timer);
+	x->timer.data = x;
+	int r = replycache_new(&x->replies, RTPP_REPLY_TTL_MS, 100000);
+	if (r < 0)
+		return r;
+	uv_timer_start(&x->timer, on_timer, 1000, 1000);
+	if (udp && udp[0] && (r = open_udp(x, udp)) < 0)
+		return r;
+	if (path && path[0] && (r = open_unix(x, path)) < 0)
+		return r;
+	return 0;
+}
+
+static void ctl_closed(uv_handle_t *h)
+{
+	struct rtpp_ctl *x = h->data;
+	if (--x->closing)
+		return;
+	replycache_free(x->replies);
+	free(x);
+}
+
+void rtpp_close(struct rg_daemon *d)
+{
+	struct rtpp_ctl *x = d->rtpp;
+	if (!x)
+		return;
+	d->rtpp = NULL;
+	/* x is freed when the last of its handles has closed */
+	x->closing = 1 + x->have_udp + x->have_unix;
+	if (x->have_udp)
+		uv_close((uv_handle_t *)&x->udp, ctl_closed);
+	if (x->have_unix) {
+		uv_close((uv_handle_t *)&x->unix_sock, ctl_closed);
+		unlink(x->path);
+	}
+	uv_close((uv_handle_t *)&x->timer, ctl_closed);
+}
