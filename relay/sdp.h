@@ -14,13 +14,18 @@
  * m= line. Over a limit, a NUL or another control byte (anything below 0x20
  * but TAB, and 0x7f), a CR that does not end a line, a malformed line the
  * relay relies on: sdp_parse() fails with -EINVAL and an error text naming
- * the problem and the line ("line 5: m= line has no port").
+ * the problem and the line ("line 5: m= line has no port"). So does a
+ * second c= in one section, a second a=rtpmap/a=fmtp for one payload type,
+ * a second a=rtcp, a payload type above 127 under an RTP protocol, and an
+ * m= section left without any c= (unless its port is 0). Error reasons are
+ * printable ASCII (other bytes of quoted input become '?').
  *
  * Ownership and threads: sdp_parse() allocates the session, the caller frees
  * it with sdp_free(). Everything returned by the accessors points into the
  * session and lives as long as it. Parsing and rewriting allocate, so they
  * belong on the control thread; a parsed session is never modified, so it may
- * be read from several threads at once.
+ * be read from several threads at once. A session holds a copy of the body
+ * plus about 13 KB per m= line.
  */
 #ifndef RG_SDP_H
 #define RG_SDP_H
@@ -151,15 +156,21 @@ struct sdp_rewrite {
 	const struct sdp_media_rewrite *media;  /* one per m= line, same order */
 };
 
-/* Appends the rewritten body to out, CRLF line ends. Where new lines go:
- * the codec block (a=rtpmap, a=fmtp per codec) before the first a= line of
- * the media section; a replaced a=rtcp/a=ptime/direction line in place of
- * the first original one; lines with no original to replace at the end of
- * the media section in the order a=rtcp, a=rtcp-mux, a=ptime, direction,
- * add_attrs. A media section that had no c= of its own and no session-level
- * c= to inherit (a rejected stream) gets a c= line right after m= and any i=
- * when its new port is not 0. Returns 0, -EINVAL (bad rewrite arguments, reason in err; out
- * untouched) or -ENOMEM (out is then in its oom state). */
+/* Appends the rewritten body to out, CRLF line ends; the o= version is not
+ * bumped. Every c= line (session and media level) gets the relay address;
+ * none is added at session level when the body had none there (each media
+ * section then has its own). Where new lines go:
+ * - the codec block (a=rtpmap, a=fmtp per codec) before the first a= line
+ *   of the media section;
+ * - a=rtcp, a=rtcp-mux, a=ptime and direction lines in place of the first
+ *   original one (further originals dropped); when there is none, at the
+ *   end of the media section in the order a=rtcp, a=rtcp-mux, a=ptime,
+ *   direction, then add_attrs;
+ * - a media section that had no c= of its own and no session-level c= to
+ *   inherit (only a rejected stream can) gets a c= line right after m= and
+ *   any i= when its new port is not 0.
+ * Returns 0, -EINVAL (bad rewrite arguments, reason in err, out untouched)
+ * or -ENOMEM (out is then in its oom state). */
 int sdp_rewrite(const struct sdp_session *s, const struct sdp_rewrite *rw,
 	struct rg_buf *out, char *err, size_t errlen);
 
