@@ -2,7 +2,7 @@
  *
  * The generator must not spend CPU on codecs, or it would become the
  * bottleneck before the relay: every frame is encoded once at start-up
- * (real PCMU, real Opus from libopus, real G.729 from bcg729) and replayed
+ * (real PCMU, Opus and G.729 from the codec library) and replayed
  * in a loop. A frameset is immutable after frames_make() and may be read by
  * any thread.
  */
@@ -26,7 +26,7 @@ struct frameset {
 };
 
 /* Encodes FRAMES_N frames of a speech-like test signal. opus_bitrate and
- * opus_complexity < 0 mean libopus defaults. 0 or -errno / -EINVAL. */
+ * opus_complexity < 0 mean the codec library's defaults. 0 or -errno. */
 int frames_make(struct frameset *fs, enum frames_codec codec,
 		int opus_bitrate, int opus_complexity);
 
