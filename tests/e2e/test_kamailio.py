@@ -10,7 +10,8 @@ For each control transport (Kamailio's rtpengine_sock "unix:PATH" and
    foreground on a random loopback SIP port;
 3. starts a SIPp UAS, then a SIPp UAC that makes CALLS overlapping calls
    through Kamailio; in each call both parties play about 2 s of PCMA RTP
-   (pcap files written here, a distinct SSRC per side) and the UAC hangs up;
+   and 4 RTCP sender reports (pcap files written here, a distinct SSRC per
+   side) and the UAC hangs up;
 4. sniffs the loopback interface (AF_PACKET, needs root like SIPp's pcap play)
    and checks, per call:
    - the SDP each SIPp party received names 127.0.0.1 and a port inside the
@@ -19,6 +20,7 @@ For each control transport (Kamailio's rtpengine_sock "unix:PATH" and
      SSRC, and UAS -> relay port B and relay port A -> UAC carrying the UAS's
      SSRC: at least 90 % of what each party sent until shortly before its
      BYE, sent from the port the relay advertised to the receiving party;
+   - the same for RTCP between the RTP ports + 1 (at least one each way);
 5. checks that after the BYEs (delete) the relay holds no UDP socket in its
    port range and no more file descriptors than before the calls.
 
@@ -55,6 +57,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CALLS = 4
 RTP_PACKETS = 100          # per party per call: 2 s of 20 ms PCMA
 RTP_PTIME = 0.020
+RTCP_EVERY = 25            # an RTCP SR every 25 RTP packets (0.5 s): 4 per party
 UAC_SSRC = 0x11AC0001
 UAS_SSRC = 0x22A50002
 RANGE_SIZE = 200           # relay port range size
@@ -207,25 +210,37 @@ def ng_ping_unix(path):
 # test audio: a pcap of PCMA RTP that SIPp's play_pcap_audio replays
 
 
+def pcap_udp_frame(t, port, data):
+    """One pcap record: Ethernet/IPv4/UDP to `port` carrying data."""
+    udp = struct.pack("!HHHH", port, port, 8 + len(data), 0) + data
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000,
+                     64, 17, 0, socket.inet_aton("127.0.0.1"),
+                     socket.inet_aton("127.0.0.1")) + udp
+    frame = b"\0" * 12 + b"\x08\x00" + ip
+    return struct.pack("<IIII", int(t), int(round((t % 1) * 1e6)) % 1000000,
+                       len(frame), len(frame)) + frame
+
+
 def write_rtp_pcap(path, ssrc, packets):
-    """Ethernet/IPv4/UDP/RTP pcap, 20 ms apart; SIPp replaces the addresses."""
+    """pcap of PCMA RTP to port 6000, 20 ms apart, and an RTCP sender report
+    to port 6001 every RTCP_EVERY packets. SIPp replaces the addresses and
+    keeps the port offset: RTCP goes from its media port + 1 to the remote
+    RTP port + 1."""
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
     seq = random.randrange(1 << 16)
     ts = random.randrange(1 << 32)
     t0 = 1_700_000_000.0
     for i in range(packets):
+        t = t0 + i * RTP_PTIME
         payload = bytes((0xD5 ^ ((i * 7 + j * 13) & 0x3F)) for j in range(160))
         rtp = struct.pack("!BBHII", 0x80, (0x80 if i == 0 else 0) | 8,
                           (seq + i) & 0xFFFF, (ts + 160 * i) & 0xFFFFFFFF,
                           ssrc) + payload
-        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0x4000,
-                         64, 17, 0, socket.inet_aton("127.0.0.1"),
-                         socket.inet_aton("127.0.0.1")) + udp
-        frame = b"\0" * 12 + b"\x08\x00" + ip
-        t = t0 + i * RTP_PTIME
-        out.append(struct.pack("<IIII", int(t), int((t % 1) * 1e6),
-                               len(frame), len(frame)) + frame)
+        out.append(pcap_udp_frame(t, 6000, rtp))
+        if i % RTCP_EVERY == RTCP_EVERY // 2:
+            sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, ssrc, int(t) + 2208988800,
+                             0, (ts + 160 * i) & 0xFFFFFFFF, i + 1, (i + 1) * 160)
+            out.append(pcap_udp_frame(t + 0.001, 6001, sr))
     with open(path, "wb") as f:
         f.write(b"".join(out))
 
@@ -296,10 +311,11 @@ class Sniffer:
             return
         if not (self.pmin <= sport <= self.pmax or self.pmin <= dport <= self.pmax):
             return
-        ssrc = None
+        ssrc, rtcp = None, False
         if len(body) >= 12 and body[0] >> 6 == 2:
-            ssrc = struct.unpack("!I", body[8:12])[0]
-        self.flows.setdefault((sport, dport), []).append((when, ssrc))
+            rtcp = 200 <= body[1] <= 204
+            ssrc = struct.unpack("!I", body[4:8] if rtcp else body[8:12])[0]
+        self.flows.setdefault((sport, dport), []).append((when, ssrc, rtcp))
 
     def close(self):
         if self.stop.is_set():
@@ -313,16 +329,17 @@ class Sniffer:
             pass
         self.sock.close()
 
-    def count(self, sport, dport, ssrc, before=None):
-        return sum(1 for t, s in self.flows.get((sport, dport), ())
-                   if s == ssrc and (before is None or t < before))
+    def count(self, sport, dport, ssrc, rtcp=False, before=None):
+        return sum(1 for t, s, r in self.flows.get((sport, dport), ())
+                   if s == ssrc and r == rtcp and (before is None or t < before))
 
     def describe(self, sport, dport):
         counts = {}
-        for _, s in self.flows.get((sport, dport), ()):
-            counts[s] = counts.get(s, 0) + 1
-        return ", ".join(f"ssrc {s:#x}: {n}" if s is not None else f"non-RTP: {n}"
-                         for s, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "nothing"
+        for _, s, r in self.flows.get((sport, dport), ()):
+            counts[(r, s)] = counts.get((r, s), 0) + 1
+        return ", ".join((f"{'RTCP' if r else 'RTP'} ssrc {s:#x}: {n}" if s is not None
+                          else f"not RTP: {n}")
+                         for (r, s), n in sorted(counts.items(), key=lambda kv: -kv[1])) or "nothing"
 
 
 # ---------------------------------------------------------------------------
@@ -644,26 +661,32 @@ def check_media(transport, sniffer, pmin, pmax, uac_msgs, uas_msgs,
         before = bye - BYE_MARGIN if bye is not None else None
         if bye is None:
             failures.append(f"{transport} call {call_id}: no BYE seen on the wire")
-        flows = (
+        flows = [
             # what, sender port, receiver port, ssrc, what it relays
             ("UAC -> relay", uac_media, a_port, UAC_SSRC, None),
             ("relay -> UAS", b_port, uas_media, UAC_SSRC, (uac_media, a_port)),
             ("UAS -> relay", uas_media, b_port, UAS_SSRC, None),
             ("relay -> UAC", a_port, uac_media, UAS_SSRC, (uas_media, b_port)),
-        )
+        ]
+        # RTCP: from/to each RTP port + 1
+        flows += [("RTCP " + what, sport + 1, dport + 1, ssrc,
+                   source and (source[0] + 1, source[1] + 1))
+                  for what, sport, dport, ssrc, source in flows]
         for what, sport, dport, ssrc, source in flows:
+            rtcp = what.startswith("RTCP")
+            least = 1 if rtcp else MIN_SENT
             if source is None:
-                got = sniffer.count(sport, dport, ssrc, before)
-                need = MIN_SENT
-                note = (f"SIPp plays {RTP_PACKETS}; counted until {BYE_MARGIN} s "
-                        "before the BYE")
+                got = sniffer.count(sport, dport, ssrc, rtcp, before)
+                need = least
+                note = (f"SIPp plays {RTP_PACKETS // RTCP_EVERY if rtcp else RTP_PACKETS}"
+                        f"; counted until {BYE_MARGIN} s before the BYE")
             else:
-                got = sniffer.count(sport, dport, ssrc)
-                sent = sniffer.count(source[0], source[1], ssrc, before)
-                need = max(MIN_SENT, int(sent * MIN_FORWARD_SHARE + 0.5))
+                got = sniffer.count(sport, dport, ssrc, rtcp)
+                sent = sniffer.count(source[0], source[1], ssrc, rtcp, before)
+                need = max(least, int(sent * MIN_FORWARD_SHARE))
                 note = f"{int(MIN_FORWARD_SHARE * 100)} % of the {sent} it was sent"
             ok = got >= need
-            log(f"    {what:13} {sport}->{dport} ssrc {ssrc:#x}: {got} packets "
+            log(f"    {what:18} {sport}->{dport} ssrc {ssrc:#x}: {got} packets "
                 f"(expected >= {need}, {note}) {'ok' if ok else 'FAIL'}"
                 + ("" if ok else f"; seen on that path: {sniffer.describe(sport, dport)}"))
             if not ok:
