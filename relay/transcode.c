@@ -8,3 +8,4 @@ int xcoder_rtp_in(struct xcoder *x, const uint8_t *pkt, size_t len, uint64_t now
 void xcoder_rtcp_in(struct xcoder *x, const uint8_t *pkt, size_t len, uint64_t now_ms)
 { (void)x; (void)pkt; (void)len; (void)now_ms; }
 void xcoder_free(struct xcoder *x) { free(x); }
+int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out) { (void)cfg; *out = NULL; return -ENOSYS; }

@@ -10,10 +10,33 @@
 #ifndef RG_TRANSCODE_H
 #define RG_TRANSCODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <codec/codec.h>
+
 struct xcoder;
+
+/* One side of a transcoder: a codec with its payload type on that leg,
+ * the parameters from that leg's fmtp, and the leg's telephone-event. */
+struct xcoder_side {
+	const struct codec_desc *desc;
+	int pt;
+	struct codec_params params;   /* params.pcm_rate = the common PCM rate */
+	int ptime_ms;                 /* packetisation on this leg */
+	int te_pt;                    /* telephone-event payload type, -1 if none */
+	int te_clock;                 /* its clock (8000 or 48000 ...) */
+};
+
+struct xcoder_cfg {
+	struct xcoder_side in;        /* what the party sends us */
+	struct xcoder_side out;       /* what we send to the other leg */
+	const char *call_id;          /* for nothing but the caller's logs; may be NULL */
+};
+
+/* Control thread: creates decoder, encoder, buffers. 0 or negative errno. */
+int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out);
 
 /* Consumes one RTP packet from the party (already authenticated and
  * source-checked). Writes 0..out_max RTP packets for the other leg into
