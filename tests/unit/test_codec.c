@@ -1082,6 +1082,66 @@ static void t_codec_pairs(void)
 	free(tone);
 }
 
+/* Payloads come from the network: random bytes never crash a decoder, and
+ * every answer is either a sample count that fits or an error. */
+static void t_garbage_payloads(void)
+{
+	static const char *const names[] = { "PCMU", "PCMA", "opus", "G729" };
+	uint32_t seed = 42;
+	for (int c = 0; c < 4; c++) {
+		const struct codec_desc *d = codec_find(names[c], 0, 0);
+		struct codec_dec *dec = NULL;
+		if (codec_dec_new(d, NULL, &dec) < 0) {
+			unit_fail(__FILE__, __LINE__, "%s: cannot create", names[c]);
+			continue;
+		}
+		int max = 48000 / 1000 * 120;
+		static int16_t pcm[48000 / 1000 * 120];
+		for (int k = 0; k < 3000; k++) {
+			uint8_t buf[400];
+			seed = seed * 1103515245u + 12345u;
+			size_t len = (seed >> 16) % sizeof(buf);
+			for (size_t i = 0; i < len; i++) {
+				seed = seed * 1103515245u + 12345u;
+				buf[i] = (uint8_t)(seed >> 20);
+			}
+			int lim = k % 3 == 0 ? 80 : max;
+			int n = codec_decode(dec, buf, len, pcm, lim);
+			if (n > lim || (n < 0 && n != -EBADMSG && n != -ENOSPC))
+				unit_fail(__FILE__, __LINE__, "%s: %zu random bytes gave %d", names[c], len, n);
+			int dur = codec_payload_duration(d, buf, len);
+			if (dur < 0 && dur != -EBADMSG)
+				unit_fail(__FILE__, __LINE__, "%s: duration of %zu random bytes gave %d",
+					  names[c], len, dur);
+			if (n > 0 && dur >= 0 &&
+			    (uint32_t)dur != codec_samples_to_ts(d, 8000, (uint32_t)n) &&
+			    d->id != CODEC_ID_OPUS)
+				unit_fail(__FILE__, __LINE__, "%s: decoded %d samples but duration says %d",
+					  names[c], n, dur);
+		}
+		codec_dec_free(dec);
+	}
+	/* fmtp strings: random printable junk is parsed or refused, never more */
+	const struct codec_desc *all[] = { codec_find("opus", 0, 0), codec_find("G729", 0, 0),
+					   codec_find("telephone-event", 8000, 0) };
+	for (int k = 0; k < 3000; k++) {
+		char f[40];
+		static const char alphabet[] = "=;,- 0123456789abnoyesuinbdfc";
+		for (size_t i = 0; i + 1 < sizeof(f); i++) {
+			seed = seed * 1103515245u + 12345u;
+			f[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		f[(seed >> 8) % sizeof(f)] = '\0';
+		f[sizeof(f) - 1] = '\0';
+		struct codec_params p;
+		const struct codec_desc *d = all[k % 3];
+		codec_params_default(d, &p);
+		int rc = codec_params_from_fmtp(d, f, &p);
+		if (rc != 0 && rc != -EINVAL)
+			unit_fail(__FILE__, __LINE__, "fmtp \"%s\" gave %d", f, rc);
+	}
+}
+
 const struct unit_case unit_cases[] = {
 	UNIT(t_registry_find),
 	UNIT(t_create_errors),
@@ -1100,6 +1160,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_delay),
 	UNIT(t_opus_stereo),
 	UNIT(t_codec_pairs),
+	UNIT(t_garbage_payloads),
 	UNIT(t_dec_reset),
 	UNIT(t_no_alloc_on_packet_path),
 	{ 0 },

@@ -175,8 +175,9 @@ const struct codec_desc *codec_enc_desc(const struct codec_enc *enc);
 int codec_dec_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_dec **out);
 void codec_dec_free(struct codec_dec *dec);
-/* Decodes one RTP payload into pcm (room for maxsamples per channel).
- * Returns the samples produced per channel. A G.729 SID frame produces
+/* Decodes one RTP payload into pcm (room for maxsamples per channel);
+ * -ENOSPC if it does not fit. An Opus packet is at most 120 ms; size others
+ * with codec_payload_duration(). Returns the samples produced per channel. A G.729 SID frame produces
  * 10 ms of comfort noise; fill the rest of a silent gap with
  * codec_decode_lost(), which continues the comfort noise. */
 int codec_decode(struct codec_dec *dec, const uint8_t *payload, size_t len,
