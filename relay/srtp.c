@@ -11,6 +11,10 @@
  * are folded into the three drop reasons the packet path counts. The SDES
  * parser follows RFC 4568 section 9.1's grammar but refuses, with a reason,
  * everything libsrtp cannot honour or that would weaken authentication.
+ * libsrtp keeps a stream per SSRC forever, so each direction remembers the
+ * SSRCs it has streams for and evicts the oldest beyond SRTP_DIR_MAX_SSRC:
+ * a peer spraying SSRCs (on a plain leg whose packets we protect, or with
+ * the key on an SRTP leg) cannot grow memory without bound.
  * The only process-wide state is libsrtp's own, initialised via pthread_once.
  */
 #include "srtp.h"
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <arpa/inet.h>
 
 #include <srtp2/srtp.h>
 #include <srtp2/crypto_types.h>
@@ -38,6 +43,9 @@ struct srtp_dir {
 	uint8_t mki[4];
 	uint8_t mki_len;
 	uint8_t rtp_tag, rtcp_tag;
+	/* SSRCs libsrtp holds a stream for, oldest evicted first when full */
+	uint32_t ssrcs[SRTP_DIR_MAX_SSRC];
+	uint8_t nssrc, evict, last;
 };
 
 /* ------------------------------------------------------------ module */
@@ -617,6 +625,33 @@ size_t srtp_dir_overhead(const struct srtp_dir *d, bool rtcp)
 	return rtcp ? 4u + d->rtcp_tag + d->mki_len : (size_t)d->rtp_tag + d->mki_len;
 }
 
+/* After a packet of `ssrc` went through libsrtp successfully: remember the
+ * SSRC, evicting the oldest stream when the table is full. */
+static void track_ssrc(struct srtp_dir *d, uint32_t ssrc)
+{
+	if (d->nssrc && d->ssrcs[d->last] == ssrc)
+		return;
+	for (uint8_t i = 0; i < d->nssrc; i++)
+		if (d->ssrcs[i] == ssrc) {
+			d->last = i;
+			return;
+		}
+	if (d->nssrc < SRTP_DIR_MAX_SSRC) {
+		d->last = d->nssrc;
+		d->ssrcs[d->nssrc++] = ssrc;
+		return;
+	}
+	srtp_remove_stream(d->ctx, htonl(d->ssrcs[d->evict]));
+	d->ssrcs[d->evict] = ssrc;
+	d->last = d->evict;
+	d->evict = (uint8_t)((d->evict + 1) % SRTP_DIR_MAX_SSRC);
+}
+
+static inline uint32_t pkt_ssrc(const uint8_t *p, size_t off)
+{
+	return (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 | (uint32_t)p[off + 2] << 8 | p[off + 3];
+}
+
 /* Minimal RTCP header check: version 2 and room for the fixed header. */
 static bool rtcp_header_ok(const uint8_t *pkt, size_t len)
 {
@@ -642,6 +677,7 @@ int srtp_dir_protect_rtp(struct srtp_dir *d, uint8_t *pkt, size_t *len, size_t c
 	if (st != srtp_err_status_ok)
 		return map_status(st);
 	*len = (size_t)l;
+	track_ssrc(d, pkt_ssrc(pkt, 8));
 	return 0;
 }
 
@@ -663,6 +699,7 @@ int srtp_dir_protect_rtcp(struct srtp_dir *d, uint8_t *pkt, size_t *len, size_t 
 	if (st != srtp_err_status_ok)
 		return map_status(st);
 	*len = (size_t)l;
+	track_ssrc(d, pkt_ssrc(pkt, 4));
 	return 0;
 }
 
@@ -691,6 +728,7 @@ int srtp_dir_unprotect_rtp(struct srtp_dir *d, uint8_t *pkt, size_t *len)
 	if (st != srtp_err_status_ok)
 		return map_status(st);
 	*len = (size_t)l;
+	track_ssrc(d, pkt_ssrc(pkt, 8));
 	return 0;
 }
 
@@ -708,13 +746,16 @@ int srtp_dir_unprotect_rtcp(struct srtp_dir *d, uint8_t *pkt, size_t *len)
 	if (st != srtp_err_status_ok)
 		return map_status(st);
 	*len = (size_t)l;
+	track_ssrc(d, pkt_ssrc(pkt, 4));
 	return 0;
 }
 
 int srtp_dir_set_roc(struct srtp_dir *d, uint32_t ssrc, uint32_t roc)
 {
-	if (srtp_set_stream_roc(d->ctx, ssrc, roc) == srtp_err_status_ok)
+	if (srtp_set_stream_roc(d->ctx, ssrc, roc) == srtp_err_status_ok) {
+		track_ssrc(d, ssrc);
 		return 0;
+	}
 	/* no stream for this SSRC yet: add one from the template policy */
 	srtp_policy_t pol = d->policy;
 	pol.ssrc.type = ssrc_specific;
@@ -723,7 +764,10 @@ int srtp_dir_set_roc(struct srtp_dir *d, uint32_t ssrc, uint32_t roc)
 	srtp_err_status_t st = srtp_add_stream(d->ctx, &pol);
 	if (st != srtp_err_status_ok)
 		return st == srtp_err_status_alloc_fail ? -ENOMEM : -EIO;
-	return srtp_set_stream_roc(d->ctx, ssrc, roc) == srtp_err_status_ok ? 0 : -EIO;
+	if (srtp_set_stream_roc(d->ctx, ssrc, roc) != srtp_err_status_ok)
+		return -EIO;
+	track_ssrc(d, ssrc);
+	return 0;
 }
 
 int srtp_dir_get_roc(const struct srtp_dir *d, uint32_t ssrc, uint32_t *roc)

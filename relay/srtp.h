@@ -9,7 +9,8 @@
  *   on the control path (it allocates), then used by exactly one thread at
  *   a time (the worker that owns the call); it is not internally locked.
  *   libsrtp allocates a stream state once per new SSRC (after that SSRC's
- *   first packet authenticated, on IN); nothing else allocates per packet.
+ *   first packet authenticated, on IN) and frees the oldest one when more
+ *   than SRTP_DIR_MAX_SSRC are live; nothing else allocates per packet.
  * - Packets are processed in place in the caller's buffer, which should be
  *   4-byte aligned (libsrtp reads 32-bit words). Protect needs `cap` to hold
  *   `len + srtp_dir_overhead()` bytes and returns -ENOBUFS otherwise.
@@ -44,6 +45,11 @@ enum srtp_suite {
 };
 #define SRTP_SUITE_FIRST SRTP_SUITE_AES_CM_128_HMAC_SHA1_80
 #define SRTP_SUITE_LAST  SRTP_SUITE_AEAD_AES_256_GCM
+
+/* SSRCs one direction keeps libsrtp state for; beyond this the stream of
+ * the least recently added SSRC is dropped (its replay window and ROC are
+ * forgotten) so that SSRC spraying cannot grow memory. */
+#define SRTP_DIR_MAX_SSRC 32
 
 /* master key || master salt, longest supported (AES-256 GCM: 32 + 12) */
 #define SRTP_KEY_SALT_MAX 44

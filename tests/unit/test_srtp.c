@@ -616,6 +616,41 @@ static void t_wrong_key_and_forged_ssrcs(void)
 	srtp_dir_destroy(other_in);
 }
 
+static void t_ssrc_spray_is_bounded(void)
+{
+	struct srtp_dir *out = NULL, *in = NULL;
+	make_pair(SRTP_SUITE_AEAD_AES_128_GCM, &out, &in);
+	if (!out || !in)
+		return;
+	struct pbuf p;
+	uint32_t roc;
+	for (uint32_t ssrc = 1000; ssrc < 1100; ssrc++) {
+		size_t len = make_rtp(p.b, 7, ssrc, 20);
+		EXPECT_INT(srtp_dir_protect_rtp(out, p.b, &len, BUF), 0);
+		EXPECT_INT(srtp_dir_unprotect_rtp(in, p.b, &len), 0);
+	}
+	/* only the newest SRTP_DIR_MAX_SSRC keep state, on both sides */
+	EXPECT_INT(srtp_dir_get_roc(in, 1000, &roc), -ENOENT);
+	EXPECT_INT(srtp_dir_get_roc(out, 1000, &roc), -ENOENT);
+	EXPECT_INT(srtp_dir_get_roc(in, 1100 - SRTP_DIR_MAX_SSRC - 1, &roc), -ENOENT);
+	EXPECT_INT(srtp_dir_get_roc(in, 1100 - SRTP_DIR_MAX_SSRC, &roc), 0);
+	EXPECT_INT(srtp_dir_get_roc(in, 1099, &roc), 0);
+	/* an evicted SSRC that comes back simply starts a new stream */
+	size_t len = make_rtp(p.b, 8, 1000, 20);
+	EXPECT_INT(srtp_dir_protect_rtp(out, p.b, &len, BUF), 0);
+	EXPECT_INT(srtp_dir_unprotect_rtp(in, p.b, &len), 0);
+	EXPECT_INT(srtp_dir_get_roc(in, 1000, &roc), 0);
+	/* a live SSRC in steady use is not evicted by its own packets */
+	for (uint16_t seq = 9; seq < 200; seq++) {
+		len = make_rtp(p.b, seq, 1000, 20);
+		EXPECT_INT(srtp_dir_protect_rtp(out, p.b, &len, BUF), 0);
+		EXPECT_INT(srtp_dir_unprotect_rtp(in, p.b, &len), 0);
+	}
+	EXPECT_INT(srtp_dir_get_roc(in, 1099, &roc), 0);
+	srtp_dir_destroy(out);
+	srtp_dir_destroy(in);
+}
+
 static void t_replay(void)
 {
 	for (size_t si = 0; si < NSUITES; si++) {
@@ -1076,6 +1111,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_buffer_and_direction_errors),
 	UNIT(t_tamper_every_bit),
 	UNIT(t_wrong_key_and_forged_ssrcs),
+	UNIT(t_ssrc_spray_is_bounded),
 	UNIT(t_replay),
 	UNIT(t_malformed_input),
 	UNIT(t_rollover_70000_cm80),
