@@ -21,6 +21,8 @@ For each control transport (Kamailio's rtpengine_sock "unix:PATH" and
      SSRC: at least 90 % of what each party sent until shortly before its
      BYE, sent from the port the relay advertised to the receiving party;
    - the same for RTCP between the RTP ports + 1 (at least one each way);
+   - Kamailio's $rtpstat (the relay's query totals) on the BYE counts at
+     least 90 % of the RTP sent into the relay;
 5. checks that after the BYEs (delete) the relay holds no UDP socket in its
    port range and no more file descriptors than before the calls.
 
@@ -264,6 +266,7 @@ class Sniffer:
         self.pmin, self.pmax, self.sip_port = pmin, pmax, sip_port
         self.flows = {}
         self.byes = {}
+        self.call_ports = {}    # Call-ID: (port to UAC, port to UAS), by the checks
         self.drops = 0
         self.stop = threading.Event()
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
@@ -613,9 +616,7 @@ def run_transport(transport, rng, base_tmp):
         if fds_after > fds_before:
             failures.append(f"relay holds {fds_after - fds_before} more fds than "
                             "before the calls")
-        stats = re.findall(r"e2e: BYE .*", open(kam_log, errors="replace").read())
-        for line in stats[:CALLS]:
-            log("  kamailio: " + line[:300])
+        failures += check_rtpstat(transport, sniffer, kam_log, uac_media, uas_media)
         if relay.poll() is not None:
             failures.append(f"relay exited during the test (status {relay.returncode})")
     finally:
@@ -626,6 +627,41 @@ def run_transport(transport, rng, base_tmp):
             for name in ("relay.log", "kamailio.log"):
                 log(f"  --- last lines of {name} ---\n" + tail(os.path.join(tmp, name)))
             log(f"  (logs kept in {tmp})")
+    return failures
+
+
+def check_rtpstat(transport, sniffer, kam_log, uac_media, uas_media):
+    """The relay's own counters, as Kamailio's $rtpstat read them (query
+    totals) on each BYE, must count the RTP the parties sent into the relay
+    until shortly before the BYE (at least 90 % of it)."""
+    failures = []
+    try:
+        with open(kam_log, errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    lines = re.findall(r"e2e: BYE call-id=(\S+) rtpstat=(.*)", text)
+    if len(lines) < CALLS:
+        failures.append(f"{transport}: Kamailio logged $rtpstat for {len(lines)} "
+                        f"BYEs, expected {CALLS}")
+    for call_id, stat in lines:
+        m = re.search(r"RTP: (\d+) bytes, (\d+) packets", stat)
+        bye = sniffer.byes.get(call_id)
+        before = bye - BYE_MARGIN if bye is not None else None
+        sent = 0
+        if call_id in sniffer.call_ports:
+            a_port, b_port = sniffer.call_ports[call_id]
+            sent = (sniffer.count(uac_media, a_port, UAC_SSRC, False, before)
+                    + sniffer.count(uas_media, b_port, UAS_SSRC, False, before))
+        need = int(sent * MIN_FORWARD_SHARE)
+        got = int(m.group(2)) if m else -1
+        ok = got >= need and got > 0
+        log(f"  $rtpstat at BYE of {call_id}: {stat.strip()[:120]} (expected RTP "
+            f">= {need} packets: 90 % of the {sent} sent into the relay) "
+            f"{'ok' if ok else 'FAIL'}")
+        if not ok:
+            failures.append(f"{transport} call {call_id}: $rtpstat counts {got} RTP "
+                            f"packets, expected >= {need}")
     return failures
 
 
@@ -652,6 +688,7 @@ def check_media(transport, sniffer, pmin, pmax, uac_msgs, uas_msgs,
                 bad.append(f"SDP to {who} names {addr}:{port}, not the relay")
         if not bad and a_port == b_port:
             bad.append("same relay port advertised to both sides")
+        sniffer.call_ports[call_id] = (a_port, b_port)
         if bad:
             failures += [f"{transport} call {call_id}: {b}" for b in bad]
             continue
