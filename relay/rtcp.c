@@ -408,6 +408,17 @@ int rtcp_rtt(uint32_t now_mid32, uint32_t lsr, uint32_t dlsr, uint32_t *rtt)
 	return 0;
 }
 
+uint32_t rtcp_dlsr(uint64_t sr_arrival_ns, uint64_t now_ns)
+{
+	if (now_ns <= sr_arrival_ns)
+		return 0;
+	uint64_t d = now_ns - sr_arrival_ns;
+	uint64_t sec = d / NS_PER_S, rem = d % NS_PER_S;
+	if (sec >= 0x10000)
+		return 0xffffffffu;
+	return (uint32_t)((sec << 16) + (rem << 16) / NS_PER_S);
+}
+
 /* ----------------------------------------------------- receive statistics */
 
 #define SEQ_MOD (1u << 16)

@@ -140,6 +140,10 @@ static inline uint32_t rtcp_ntp_mid32(uint64_t ntp) { return (uint32_t)(ntp >> 1
  * is 0 (no SR received yet), or -ERANGE when the result would be negative
  * (clock skew or a forged block). */
 int rtcp_rtt(uint32_t now_mid32, uint32_t lsr, uint32_t dlsr, uint32_t *rtt);
+/* DLSR for a report block: the delay from receiving the SR (whose LSR is
+ * reported) to now, both on one monotonic ns clock, in 1/65536 s; 0 when
+ * now is not after the arrival, saturating at 0xffffffff. */
+uint32_t rtcp_dlsr(uint64_t sr_arrival_ns, uint64_t now_ns);
 /* Converts 1/65536 s units to microseconds. */
 static inline uint64_t rtcp_q16_to_us(uint32_t q16) { return ((uint64_t)q16 * 1000000u) >> 16; }
 static inline uint32_t rtcp_us_to_q16(uint64_t us) { return (uint32_t)((us << 16) / 1000000u); }

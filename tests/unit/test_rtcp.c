@@ -357,6 +357,9 @@ static void t_ntp_and_rtt(void)
 	EXPECT_INT(rtt, 0x00062000u);
 	EXPECT_INT(rtcp_q16_to_us(rtt), 6125000);
 	EXPECT_INT(rtcp_us_to_q16(6125000), 0x00062000u);
+	EXPECT_INT(rtcp_dlsr(1000, 1000 + 5250000000ull), 0x00054000u);   /* 5.25 s */
+	EXPECT_INT(rtcp_dlsr(2000, 1000), 0);
+	EXPECT_INT(rtcp_dlsr(0, 70000ull * 1000000000ull), 0xffffffffu);
 	EXPECT_INT(rtcp_rtt(0xb7108000u, 0, 0, &rtt), -ENOENT);
 	EXPECT_INT(rtcp_rtt(0xb7108000u, 0xb7052000u, 0x00100000u, &rtt), -ERANGE);
 	/* across the wrap of the middle-32 clock */
