@@ -269,6 +269,7 @@ class Sniffer:
         self.call_ports = {}    # Call-ID: (port to UAC, port to UAS), by the checks
         self.drops = 0
         self.stop = threading.Event()
+        self.stop_at = None
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
                                   socket.htons(0x0003))
         try:    # root: past net.core.rmem_max, so a busy machine loses nothing
@@ -282,10 +283,14 @@ class Sniffer:
         self.thread.start()
 
     def run(self):
-        while not self.stop.is_set():
+        # runs until stopped and every packet captured before the stop is
+        # read: a busy machine may leave this thread well behind the traffic
+        while True:
             try:
                 frame, anc, _, addr = self.sock.recvmsg(65535, 64)
             except socket.timeout:
+                if self.stop.is_set():
+                    return
                 continue
             except OSError:
                 return
@@ -296,6 +301,8 @@ class Sniffer:
                 if level == socket.SOL_SOCKET and kind == self.SO_TIMESTAMP:
                     sec, usec = struct.unpack("qq", data[:16])
                     when = sec + usec / 1e6
+            if self.stop_at is not None and when >= self.stop_at:
+                return
             self.take(frame, when)
 
     def take(self, frame, when):
@@ -323,8 +330,9 @@ class Sniffer:
     def close(self):
         if self.stop.is_set():
             return
+        self.stop_at = time.time()
         self.stop.set()
-        self.thread.join(2)
+        self.thread.join(15)
         try:
             stats = self.sock.getsockopt(self.SOL_PACKET, self.PACKET_STATISTICS, 8)
             self.drops = struct.unpack("II", stats)[1]
