@@ -270,17 +270,50 @@ class Sniffer:
         self.drops = 0
         self.stop = threading.Event()
         self.stop_at = None
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
-                                  socket.htons(0x0003))
+        # protocol 0: nothing is queued before the filter is on and bind()
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        self.filtered = self.attach_filter()
         try:    # root: past net.core.rmem_max, so a busy machine loses nothing
             self.sock.setsockopt(socket.SOL_SOCKET, self.SO_RCVBUFFORCE, 16 << 20)
         except OSError:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
         self.sock.setsockopt(socket.SOL_SOCKET, self.SO_TIMESTAMP, 1)
-        self.sock.bind(("lo", 0))
+        self.sock.bind(("lo", 0x0003))          # ETH_P_ALL
         self.sock.settimeout(0.2)
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
+
+    def attach_filter(self):
+        """Kernel-side filter (classic BPF, SO_ATTACH_FILTER): only IPv4/UDP
+        with a port in [pmin, pmax] or to the SIP port is queued, so other
+        loopback traffic on the machine cannot overflow the buffer."""
+        pmin, pmax, sip = self.pmin, self.pmax, self.sip_port
+        prog = [  # (code, jt, jf, k); jumps are relative to the next one
+            (0x28, 0, 0, 12),        # 0  ldh [12]           ethertype
+            (0x15, 0, 11, 0x0800),   # 1  jeq IPv4 else drop
+            (0x30, 0, 0, 23),        # 2  ldb [23]           IP protocol
+            (0x15, 0, 9, 17),        # 3  jeq UDP else drop
+            (0xB1, 0, 0, 14),        # 4  ldxb 4*([14]&0xf)  IP header length
+            (0x48, 0, 0, 14),        # 5  ldh [x+14]         source port
+            (0x35, 0, 1, pmin),      # 6  jge pmin else 8
+            (0x25, 0, 4, pmax),      # 7  jgt pmax then 8 else accept
+            (0x48, 0, 0, 16),        # 8  ldh [x+16]         destination port
+            (0x15, 2, 0, sip),       # 9  jeq SIP port: accept
+            (0x35, 0, 2, pmin),      # 10 jge pmin else drop
+            (0x25, 1, 0, pmax),      # 11 jgt pmax then drop else accept
+            (0x06, 0, 0, 0xFFFF),    # 12 accept
+            (0x06, 0, 0, 0),         # 13 drop
+        ]
+        try:
+            import ctypes
+            code = b"".join(struct.pack("HBBI", *ins) for ins in prog)
+            buf = ctypes.create_string_buffer(code, len(code))
+            fprog = struct.pack("HL", len(prog), ctypes.addressof(buf))
+            self.sock.setsockopt(socket.SOL_SOCKET, 26, fprog)  # SO_ATTACH_FILTER
+            return True
+        except (OSError, ImportError, struct.error) as e:
+            log(f"  note: no kernel filter on the sniffer ({e}); reading all of lo")
+            return False
 
     def run(self):
         # runs until stopped and every packet captured before the stop is
