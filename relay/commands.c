@@ -138,7 +138,18 @@ static struct bval *rewrite_towards(struct rg_daemon *d, struct call *c, const s
 	char err[256];
 	if (sdes_negotiate(d, c, rq, sdp, !to_leg, is_offer, mr, err, sizeof(err)) < 0)
 		return errorf("SRTP: %s", err);
-	if (codecs_negotiate(d, c, rq, sdp, !to_leg, is_offer, mr, err, sizeof(err)) < 0)
+	int rc = codecs_negotiate(d, c, rq, sdp, !to_leg, is_offer, mr, err, sizeof(err));
+	if (rc == -EBUSY) {
+		d->stats.load_limited++;
+		if (rq->supports_load_limit) {
+			struct bval *r = bval_dict();
+			bval_dict_add_str(r, "result", "load limit");
+			bval_dict_add_str(r, "message", err);
+			return r;
+		}
+		return commands_error("Parallel session limit reached");
+	}
+	if (rc < 0)
 		return errorf("Codecs: %s", err);
 	struct sdp_rewrite rw = {
 		.addr = ifc->advertised,

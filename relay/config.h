@@ -29,6 +29,7 @@ struct rg_config {
 	char *pidfile;
 	int log_level;
 	bool log_stderr;
+	char *log_facility;     /* syslog facility name */
 	char *config_file;
 	int timeout, offer_timeout, final_timeout;
 	int max_sessions;       /* 0 = unlimited */
@@ -37,6 +38,9 @@ struct rg_config {
 	int unix_mode;          /* permission bits of the UNIX socket */
 	char *ng_allow;         /* comma-separated CIDRs allowed on UDP ng */
 	int max_request;        /* bytes */
+	int max_transcodes;     /* 0 = unlimited */
+	int opus_complexity;    /* -1 = codec default */
+	int opus_bitrate;       /* 0 = codec default */
 };
 
 enum config_type { CFG_INT, CFG_BOOL, CFG_STR, CFG_STRLIST, CFG_OCTAL };
@@ -61,5 +65,7 @@ int config_load(struct rg_config *c, int argc, char **argv, char *err, size_t er
 int config_reload(struct rg_config *c, char *err, size_t errlen);
 void config_free(struct rg_config *c);
 void config_print_help(const char *argv0);
+/* The whole table as an INI file with the defaults (--dump-config). */
+void config_print_ini(void);
 
 #endif
