@@ -40,7 +40,7 @@ struct opts {
 	enum scenario sc;
 	unsigned calls, max_calls, ramp_start, ramp_step, inflight, slots, batch;
 	double duration, warmup, step_time, max_duration, loss_limit, p99_bound_ms;
-	int ramp, quiet, opus_bitrate, opus_complexity;
+	int ramp, quiet, no_raw, opus_bitrate, opus_complexity;
 	const char *ng, *relay_cmd, *relay_log, *json, *csv, *plot, *label;
 	pid_t relay_pid;
 	unsigned port_min, port_max;
@@ -96,6 +96,7 @@ static void usage(FILE *f)
 "  --inflight K        ng requests in flight (default 32)\n"
 "  --batch N           calls per set-up/control batch (default 200)\n"
 "  --slots N           send ticks per 20 ms (default 20)\n"
+"  --no-raw            send through each leg's socket, not one raw socket\n"
 "  --opus-bitrate BPS --opus-complexity N   the callee's Opus frames\n"
 "  --json FILE --csv FILE --plot FILE.png   results (plot needs gnuplot)\n"
 "  --label TEXT        a name for this run in the outputs\n"
@@ -121,7 +122,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "inflight", 1, 0, 14 }, { "batch", 1, 0, 15 }, { "slots", 1, 0, 16 },
 		{ "opus-bitrate", 1, 0, 17 }, { "opus-complexity", 1, 0, 18 },
 		{ "json", 1, 0, 19 }, { "csv", 1, 0, 20 }, { "plot", 1, 0, 21 },
-		{ "label", 1, 0, 22 }, { "quiet", 0, 0, 'q' }, { "help", 0, 0, 'h' },
+		{ "label", 1, 0, 22 }, { "no-raw", 0, 0, 23 }, { "quiet", 0, 0, 'q' },
+		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -165,6 +167,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 20: o->csv = optarg; break;
 		case 21: o->plot = optarg; break;
 		case 22: o->label = optarg; break;
+		case 23: o->no_raw = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -713,6 +716,7 @@ static int run_media(struct run *r)
 	r->media.relay_pid = r->relay_pid;
 	r->media.quiet = o->quiet;
 	r->media.trace = getenv("RTPGATE_BENCH_TRACE") != NULL;
+	r->media.raw = !o->no_raw;
 	int rc = media_start(&r->media);
 	if (rc < 0)
 		return rc;

@@ -85,6 +85,7 @@ struct media {
 	pid_t relay_pid;                /* 0: no relay CPU in progress lines */
 	int quiet;
 	int trace;                      /* print call 0's first packets */
+	int raw;                        /* send through a raw socket if allowed */
 	uint64_t start_ns;
 
 	pthread_mutex_t mu;
@@ -102,7 +103,8 @@ struct media {
 
 	/* media thread only */
 	pthread_t thread;
-	int ep, tfd;
+	int ep, tfd, raw_fd;
+	uint64_t raw_ns_per_pkt;        /* smoothed time per packet of a batch */
 	struct media_call **calls;
 	size_t ncalls, cap_calls;
 	int64_t rt_off;
