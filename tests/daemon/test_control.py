@@ -489,5 +489,34 @@ def two_interfaces(t):
         c.close()
 
 
+@suite.case
+def unix_reply_in_one_read(t):
+    """Kamailio reads the reply with a single read(): a big offer reply
+    must be whole in the first chunk."""
+    d = D()
+    if not d.unix:
+        t.skip("no UNIX socket")
+    short = 0
+    for i in range(15):
+        c = Call(d.unix)
+        sdp = c.a.sdp(extra=["a=x-pad%d:%s" % (j, "p" * 90) for j in range(60)])
+        msg = {"sdp": sdp, "call-id": c.cid, "from-tag": c.a_tag, "command": "offer"}
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.connect(d.sock_path)
+        s.sendall(bencode(msg))
+        first = s.recv(1 << 20)
+        s.close()
+        try:
+            r = text(bdecode(first))
+        except Exception:
+            short += 1
+            continue
+        if r.get("result") == "ok":
+            d.ng.cmd("delete", call_id=c.cid, from_tag=c.a_tag)
+        c.close()
+    t.eq("replies (~6 KB) not whole in the first read, of 15", 0, short)
+
+
 if __name__ == "__main__":
     suite.run()

@@ -3,10 +3,11 @@ session limit, media/offer/final timeouts, delete-delay, reuse after the
 quarantine. Issue 2 items 6, 9, 12, 15.
 Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_lifecycle.py"""
 
+import os
 import threading
 import time
 
-from rgtest import (Call, Daemon, Suite, list_calls, pid_udp_ports, stats_ports,
+from rgtest import (Call, Daemon, Sdp, Suite, list_calls, pid_udp_ports, stats_ports,
                     stats_sessions, udp_bindable, wait_until)
 
 suite = Suite(case_timeout=40)
@@ -199,6 +200,62 @@ def delete_delay(t):
              stats_ports(d.ng.cmd("statistics")))
         c.close()
         c2.close()
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+@suite.case
+def no_fd_leak(t):
+    """100 calls set up and deleted, failed offers, timed-out calls: the
+    daemon's open file count returns to where it started."""
+    with Daemon(ports=400, args=["--timeout=1", "--offer-timeout=1"]) as d:
+        d.ng.cmd("statistics")
+        if d.unix:
+            d.unix.cmd("ping")
+        base = fd_count(d.pid)
+        for i in range(100):
+            c = Call(d.ng if i % 2 else (d.unix or d.ng)).setup()
+            if i % 10 == 0:
+                c.flow(2, pace=0)
+            c.delete()
+            c.close()
+        for i in range(20):
+            Call(d.ng).offer(sdp="garbage")
+            Call(d.ng).answer()          # answer for no call
+        lone = [Call(d.ng) for _ in range(5)]
+        for c in lone:
+            c.offer()                    # left to the offer timeout
+        ok = wait_until(lambda: not list_calls(d.ng), 5.0, step=0.3)
+        t.ok("timed-out offers gone", ok, "no calls", list_calls(d.ng))
+        time.sleep(0.3)
+        t.eq("open files after 100 calls, 40 failures, 5 timeouts", base, fd_count(d.pid))
+        t.eq("media sockets left in the range", set(), daemon_ports(d))
+        t.eq("ports in use", 0, stats_ports(d.ng.cmd("statistics"))[0])
+        for c in lone:
+            c.close()
+
+
+@suite.case
+def ports_hard_to_guess(t):
+    """Successive offers do not take consecutive ports, and two daemons
+    on the same range start at different places."""
+    firsts = []
+    for run in range(2):
+        with Daemon(ports=2000) as d:
+            got = []
+            for _ in range(8):
+                c = Call(d.ng)
+                r = c.offer()
+                if r.get("sdp"):
+                    got.append(Sdp(r["sdp"]).port())
+                c.close()
+            steps = {b - a for a, b in zip(got, got[1:])}
+            t.ok("run %d: offers' ports are not a fixed-step sequence" % run, len(steps) > 1,
+                 "varied steps", got)
+            firsts.append(got[0] - d.port_min if got else None)
+    t.ok("two runs start at different offsets", firsts[0] != firsts[1], "different", firsts)
 
 
 @suite.case
