@@ -395,6 +395,7 @@ static struct bval *cmd_answer(struct rg_daemon *d, const struct ng_request *rq)
 	c->last_signal_wall = time(NULL);
 	LOGC(LOG_INFO, "call", c->call_id, "answer from tag %s", rq->to_tag);
 	r = rewrite_towards(d, c, rq, sdp, offerer, mux_back, false);
+	codecs_answer_done(c);
 out:
 	sdp_free(sdp);
 	return r;

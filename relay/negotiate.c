@@ -60,6 +60,7 @@ struct call_codecs {
 	int offerer;
 	bool always;
 	bool may_transcode;      /* counted in d->transcodes_active */
+	bool release_after_answer;
 	int *counter;
 	struct ng_strlist accept;
 	char accept_buf[NG_MAX_LIST][40];
@@ -480,12 +481,28 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 	}
 	if (!cc)
 		return 0;
+	bool transcoding = false;
 	for (int i = 0; i < c->nmedia && i < cc->nmedia; i++) {
 		int r = answer_media(d, c, cc, i, rq, sdp_media_get(sdp, i), &cc->m[i], &mr[i], err, errlen);
 		if (r < 0)
 			return r;
+		transcoding |= cc->m[i].transcoding;
+	}
+	if (!transcoding) {
+		/* relayed as is: the negotiation state (tens of KB) is not kept
+		 * for the life of the call; a re-offer starts afresh. The lists
+		 * in mr[] point into it, so it goes after the SDP is written. */
+		cc->release_after_answer = true;
 	}
 	return 0;
+}
+
+void codecs_answer_done(struct call *c)
+{
+	if (c->codecs && c->codecs->release_after_answer) {
+		codecs_call_free(c->codecs);
+		c->codecs = NULL;
+	}
 }
 
 const char *codecs_pair(const struct call *c, int media)

@@ -24,6 +24,9 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 		     const struct sdp_session *sdp, int from_leg, bool is_offer,
 		     struct sdp_media_rewrite *mr, char *err, size_t errlen);
 void codecs_call_free(struct call_codecs *s);
+/* After the answer's SDP is written: drops the state of a call that is not
+ * transcoded. */
+void codecs_answer_done(struct call *c);
 /* "PCMU>opus" when the media is transcoded (offerer's codec first), else NULL. */
 const char *codecs_pair(const struct call *c, int media);
 
