@@ -477,6 +477,73 @@ int srtp_sdes_generate(struct srtp_sdes *out, uint32_t tag, enum srtp_suite suit
 	return srtp_keygen(out->key, si->key_len);
 }
 
+/* The order in which suites are offered. */
+static const enum srtp_suite offer_order[] = {
+	SRTP_SUITE_AES_CM_128_HMAC_SHA1_80,
+	SRTP_SUITE_AES_CM_128_HMAC_SHA1_32,
+	SRTP_SUITE_AEAD_AES_256_GCM,
+	SRTP_SUITE_AEAD_AES_128_GCM,
+};
+
+int srtp_sdes_option(uint32_t *mask, bool *only_seen, const char *opt, size_t len)
+{
+	if (len == 3 && strncasecmp(opt, "off", 3) == 0) {
+		*mask = 0;
+		return 0;
+	}
+	bool only;
+	size_t skip;
+	if (len > 3 && strncasecmp(opt, "no-", 3) == 0) {
+		only = false;
+		skip = 3;
+	} else if (len > 5 && strncasecmp(opt, "only-", 5) == 0) {
+		only = true;
+		skip = 5;
+	} else {
+		return -EINVAL;
+	}
+	enum srtp_suite s = srtp_suite_from_name(opt + skip, len - skip);
+	if (only && !*only_seen) {
+		*mask = 0;
+		*only_seen = true;
+	}
+	if (s == SRTP_SUITE_NONE)
+		return -ENOENT;
+	if (only)
+		*mask |= SRTP_SUITE_BIT(s);
+	else
+		*mask &= ~SRTP_SUITE_BIT(s);
+	return 0;
+}
+
+int srtp_sdes_offer(struct srtp_sdes *out, size_t max, uint32_t mask)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < sizeof(offer_order) / sizeof(offer_order[0]) && n < max; i++) {
+		if (!(mask & SRTP_SUITE_BIT(offer_order[i])))
+			continue;
+		int r = srtp_sdes_generate(&out[n], (uint32_t)n + 1, offer_order[i]);
+		if (r < 0) {
+			for (size_t j = 0; j <= n; j++)
+				wipe(&out[j], sizeof(out[j]));
+			return r;
+		}
+		n++;
+	}
+	return (int)n;
+}
+
+int srtp_sdes_choose(const struct srtp_sdes *offered, size_t n, uint32_t mask)
+{
+	for (size_t i = 0; i < n && i <= INT_MAX; i++) {
+		const struct suite_info *si = suite_get(offered[i].suite);
+		if (si && (mask & SRTP_SUITE_BIT(offered[i].suite))
+		    && offered[i].key_len == si->key_len)
+			return (int)i;
+	}
+	return -ENOTSUP;
+}
+
 /* ------------------------------------------------------------ contexts */
 
 static void set_policy(srtp_crypto_policy_t *rtp, srtp_crypto_policy_t *rtcp, enum srtp_suite s)

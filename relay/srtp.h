@@ -100,6 +100,26 @@ int srtp_sdes_format(const struct srtp_sdes *in, char *buf, size_t cap);
 /* Fills *out with a fresh random key for `suite` (getrandom(2)). */
 int srtp_sdes_generate(struct srtp_sdes *out, uint32_t tag, enum srtp_suite suite);
 
+/* Offering: a set of suites is a bit mask, bit (1u << suite). */
+#define SRTP_SUITE_BIT(s) (1u << (s))
+#define SRTP_SUITES_ALL (SRTP_SUITE_BIT(SRTP_SUITE_AES_CM_128_HMAC_SHA1_80) \
+	| SRTP_SUITE_BIT(SRTP_SUITE_AES_CM_128_HMAC_SHA1_32) \
+	| SRTP_SUITE_BIT(SRTP_SUITE_AEAD_AES_128_GCM) | SRTP_SUITE_BIT(SRTP_SUITE_AEAD_AES_256_GCM))
+/* Applies one ng `SDES` list entry to *mask: "off" (none), "no-NAME"
+ * (remove), "only-NAME" (keep just NAME; several "only-" entries add up
+ * when *only_seen tracks them). Returns 0, -ENOENT for a suite name we do
+ * not know (harmless: it is not offered anyway), or -EINVAL for an option
+ * this function does not handle (the caller may know it). */
+int srtp_sdes_option(uint32_t *mask, bool *only_seen, const char *opt, size_t len);
+/* Fills out[0..] with freshly keyed attributes for the suites in mask, in
+ * the relay's order of preference (AES_CM_128_HMAC_SHA1_80 first, as the
+ * most widely supported), tags 1, 2, ... Returns the count or a negative
+ * errno from the random source. */
+int srtp_sdes_offer(struct srtp_sdes *out, size_t max, uint32_t mask);
+/* Answering: index of the first offered attribute whose suite is in mask
+ * and which has no parameters we cannot honour, or -ENOTSUP. */
+int srtp_sdes_choose(const struct srtp_sdes *offered, size_t n, uint32_t mask);
+
 /* Fills buf with cryptographically random bytes (getrandom, retried on
  * EINTR). Returns 0 or a negative errno. */
 int srtp_keygen(uint8_t *buf, size_t len);

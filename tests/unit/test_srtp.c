@@ -1015,6 +1015,39 @@ static void t_sdes_generate_format_roundtrip(void)
 	EXPECT_INT(srtp_sdes_format(&x, buf, sizeof(buf)), -EINVAL);
 }
 
+static void t_sdes_offer_options_choose(void)
+{
+	uint32_t mask = SRTP_SUITES_ALL;
+	bool only = false;
+	EXPECT_INT(srtp_sdes_option(&mask, &only, "no-AES_CM_128_HMAC_SHA1_32", 26), 0);
+	EXPECT_INT(mask, SRTP_SUITES_ALL & ~SRTP_SUITE_BIT(SRTP_SUITE_AES_CM_128_HMAC_SHA1_32));
+	EXPECT_INT(srtp_sdes_option(&mask, &only, "no-F8_128_HMAC_SHA1_80", 22), -ENOENT);
+	EXPECT_INT(srtp_sdes_option(&mask, &only, "pad", 3), -EINVAL);
+	struct srtp_sdes o[8];
+	int n = srtp_sdes_offer(o, 8, mask);
+	EXPECT_INT(n, 3);
+	EXPECT_INT(o[0].suite, SRTP_SUITE_AES_CM_128_HMAC_SHA1_80);
+	EXPECT_INT(o[0].tag, 1);
+	EXPECT_INT(o[1].suite, SRTP_SUITE_AEAD_AES_256_GCM);
+	EXPECT_INT(o[2].suite, SRTP_SUITE_AEAD_AES_128_GCM);
+	EXPECT_INT(o[2].tag, 3);
+	EXPECT(memcmp(o[1].key, o[2].key, 28) != 0);
+	EXPECT_INT(srtp_sdes_offer(o, 1, mask), 1);
+
+	mask = SRTP_SUITES_ALL;
+	only = false;
+	EXPECT_INT(srtp_sdes_option(&mask, &only, "only-AEAD_AES_128_GCM", 21), 0);
+	EXPECT_INT(srtp_sdes_option(&mask, &only, "only-AEAD_AES_256_GCM", 21), 0);
+	EXPECT_INT(mask, SRTP_SUITE_BIT(SRTP_SUITE_AEAD_AES_128_GCM) | SRTP_SUITE_BIT(SRTP_SUITE_AEAD_AES_256_GCM));
+	/* answer: first offered line we can take */
+	EXPECT_INT(srtp_sdes_choose(o, 3, mask), 1);
+	EXPECT_INT(srtp_sdes_choose(o, 1, mask), -ENOTSUP);
+	EXPECT_INT(srtp_sdes_option(&mask, &only, "off", 3), 0);
+	EXPECT_INT(mask, 0);
+	EXPECT_INT(srtp_sdes_offer(o, 8, mask), 0);
+	EXPECT_INT(srtp_sdes_choose(o, 3, mask), -ENOTSUP);
+}
+
 static void t_unencrypted_srtcp_still_authenticated(void)
 {
 	struct srtp_sdes a;
@@ -1120,6 +1153,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_sdes_parse_variants),
 	UNIT(t_sdes_parse_rejects),
 	UNIT(t_sdes_generate_format_roundtrip),
+	UNIT(t_sdes_offer_options_choose),
 	UNIT(t_unencrypted_srtcp_still_authenticated),
 	UNIT(t_base64),
 	UNIT(t_names_and_errors),
