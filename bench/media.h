@@ -86,6 +86,7 @@ struct media {
 	int quiet;
 	int trace;                      /* print call 0's first packets */
 	int raw;                        /* send through a raw socket if allowed */
+	int rt_prio;                    /* SCHED_FIFO priority; 0: normal */
 	uint64_t start_ns;
 
 	pthread_mutex_t mu;
