@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init(d.cfg.log_level, !d.cfg.log_stderr);
+	if (ops_log_facility(&d.cfg) < 0)
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 
 	d.nifaces = d.cfg.ninterfaces;

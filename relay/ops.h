@@ -10,6 +10,9 @@
 /* Opens whatever --listen-rtpp, --listen-rtpp-unix and --listen-http ask
  * for. 0 or negative errno (already logged). */
 int ops_open(struct rg_daemon *d);
+/* Applies --log-facility (re-opens syslog with it when logging there).
+ * -EINVAL, with a message on stderr, for an unknown facility name. */
+int ops_log_facility(const struct rg_config *c);
 /* Closes them; the control loop can then run out. */
 void ops_close(struct rg_daemon *d);
 

@@ -39,6 +39,7 @@
 #define RTPP_VERSION "20040107"
 #define RTPP_MAX_MEDIA 16
 #define RTPP_REPLY_TTL_MS 60000
+#define RTPP_CONN_IDLE_MS 10000
 
 struct rtpp_ctl {
 	struct rg_daemon *d;
@@ -49,6 +50,7 @@ struct rtpp_ctl {
 	int closing;                 /* handles still closing in rtpp_close() */
 	struct replycache *replies;
 	struct rtpp_stats stats;
+	struct rtpp_conn *conns;     /* open UNIX connections */
 	char path[256];
 	char udp_buf[RTPP_MAX_LINE + 512];
 };
@@ -591,16 +593,31 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 
 /* ---- UNIX stream ------------------------------------------------------- */
 
+static void ctl_free(struct rtpp_ctl *x);
+
 struct rtpp_conn {
 	uv_pipe_t pipe;
+	uv_shutdown_t shut;
 	struct rtpp_ctl *x;
-	bool done;
+	struct rtpp_conn *prev, *next;   /* x->conns */
+	uint64_t opened_ms;
+	bool done;                       /* answered: the rest is read and dropped */
 	char buf[RTPP_MAX_LINE + 2];
 };
 
 static void conn_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct rtpp_conn *c = h->data;
+	struct rtpp_ctl *x = c->x;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		x->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+	if (x->closing && --x->closing == 0)
+		ctl_free(x);
 }
 
 static void conn_close(struct rtpp_conn *c)
@@ -615,19 +632,29 @@ struct rtpp_write {
 	char *data;
 };
 
+static void shut_done(uv_shutdown_t *req, int status)
+{
+	(void)req;
+	(void)status;
+	/* the peer closes after reading; EOF (or the idle sweep) closes ours */
+}
+
 static void write_done(uv_write_t *w, int status)
 {
 	struct rtpp_write *wr = (struct rtpp_write *)w;
-	(void)status;
-	conn_close(wr->c);
+	struct rtpp_conn *c = wr->c;
 	free(wr->data);
 	free(wr);
+	/* half-close instead of close: closing with unread input would reset
+	 * the connection and the peer might lose the reply */
+	if (status < 0 || uv_is_closing((uv_handle_t *)&c->pipe) ||
+	    uv_shutdown(&c->shut, (uv_stream_t *)&c->pipe, shut_done) < 0)
+		conn_close(c);
 }
 
 static void conn_reply(struct rtpp_conn *c, struct rg_buf *out)
 {
 	c->done = true;
-	uv_read_stop((uv_stream_t *)&c->pipe);
 	size_t len;
 	char *data = buf_steal(out, &len);
 	struct rtpp_write *wr = data ? calloc(1, sizeof(*wr)) : NULL;
@@ -657,14 +684,12 @@ static void conn_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
 static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 {
 	struct rtpp_conn *c = s->data;
-	if (c->done)
-		return;
-	if (nread == 0)
-		return;
 	if (nread < 0) {
 		conn_close(c);
 		return;
 	}
+	if (nread == 0 || c->done)
+		return;
 	/* one read is one command, as with rtpproxy */
 	struct rg_buf out;
 	buf_init(&out);
@@ -682,6 +707,11 @@ static void unix_accept(uv_stream_t *server, int status)
 	if (!c)
 		return;
 	c->x = x;
+	c->opened_ms = rg_now_ms();
+	c->next = x->conns;
+	if (x->conns)
+		x->conns->prev = c;
+	x->conns = c;
 	uv_pipe_init(x->d->loop, &c->pipe, 0);
 	c->pipe.data = c;
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0 ||
@@ -694,7 +724,12 @@ static void unix_accept(uv_stream_t *server, int status)
 static void on_timer(uv_timer_t *t)
 {
 	struct rtpp_ctl *x = t->data;
-	replycache_expire(x->replies, rg_now_ms());
+	uint64_t now = rg_now_ms();
+	replycache_expire(x->replies, now);
+	/* a peer that never sends or never closes does not keep its fd */
+	for (struct rtpp_conn *c = x->conns; c; c = c->next)
+		if (now - c->opened_ms > RTPP_CONN_IDLE_MS)
+			conn_close(c);
 }
 
 static int open_udp(struct rtpp_ctl *x, const char *spec)
@@ -774,13 +809,17 @@ int rtpp_open(struct rg_daemon *d)
 	return 0;
 }
 
+static void ctl_free(struct rtpp_ctl *x)
+{
+	replycache_free(x->replies);
+	free(x);
+}
+
 static void ctl_closed(uv_handle_t *h)
 {
 	struct rtpp_ctl *x = h->data;
-	if (--x->closing)
-		return;
-	replycache_free(x->replies);
-	free(x);
+	if (--x->closing == 0)
+		ctl_free(x);
 }
 
 void rtpp_close(struct rg_daemon *d)
@@ -791,6 +830,10 @@ void rtpp_close(struct rg_daemon *d)
 	d->rtpp = NULL;
 	/* x is freed when the last of its handles has closed */
 	x->closing = 1 + x->have_udp + x->have_unix;
+	for (struct rtpp_conn *c = x->conns; c; c = c->next) {
+		x->closing++;   /* every listed connection calls conn_closed() once */
+		conn_close(c);
+	}
 	if (x->have_udp)
 		uv_close((uv_handle_t *)&x->udp, ctl_closed);
 	if (x->have_unix) {
