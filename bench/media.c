@@ -57,6 +57,7 @@
 #define MEDIA_SKIP_NS 20000000ull
 #define MEDIA_EVENTS 1024
 #define MEDIA_TXB 16
+#define MEDIA_RING_NS (MEDIA_RING * 20000000ull)
 
 struct media_stamp {
 	uint32_t magic;
@@ -286,15 +287,19 @@ static void media_receive(struct media *m, struct media_leg *l, const uint8_t *p
 	}
 	l->last_transit = transit;
 
-	uint64_t lat_us = st && rx > st ? (rx - st) / 1000 : 0;
+	if (!st) {
+		/* sent before the ring's span (or never calibrated): at least
+		 * that old. Counted as received late, by its arrival time. */
+		st = rx > MEDIA_RING_NS ? rx - MEDIA_RING_NS : 1;
+	}
+	uint64_t lat_us = rx > st ? (rx - st) / 1000 : 0;
 	if (m->trace && l->call_idx == 0 && l->rx_count <= 60)
 		fprintf(stderr, "trace: leg %d seq %u ts %u len %zu map %lld peer_sent %llu lat %llu us\n",
 			l->side, seq, ts, len, (long long)l->rx_map,
 			(unsigned long long)l->peer->tx_count, (unsigned long long)lat_us);
 	m->iv[dir].recv++;
-	if (st)
-		histo_add(&m->iv[dir].lat, lat_us);
-	if (m->win_on && st && st >= m->win.t0 && st < m->win.t1) {
+	histo_add(&m->iv[dir].lat, lat_us);
+	if (m->win_on && st >= m->win.t0 && st < m->win.t1) {
 		m->win.d[dir].recv++;
 		histo_add(&m->win.d[dir].lat, lat_us);
 	}

@@ -22,7 +22,7 @@
 #include "frames.h"
 #include "histo.h"
 
-#define MEDIA_RING 32
+#define MEDIA_RING 128               /* 2.56 s of send times per leg */
 enum { DIR_AB = 0, DIR_BA = 1 };
 
 struct media_leg {
