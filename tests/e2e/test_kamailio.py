@@ -38,7 +38,7 @@ Which relay:
   (ng_unix_bridge.py in this folder adds the unix transport to it.)
 - E2E_TRANSPORTS=unix,udp picks the runs (default both).
 Exit 77 (meson: skipped) when not root or a tool is missing. Every process
-started here is ended by its PID (Kamailio by its own process group).
+started here is ended by its PID, also when meson's timeout sends SIGTERM.
 """
 
 import os
@@ -428,50 +428,77 @@ def sipp_received_sdp(path, first_line_re):
 # processes
 
 
+def proc_start_time(pid):
+    """Start time of a process (field 22 of /proc/PID/stat), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def proc_children(pid):
+    """[(pid, start time)] of the live children of pid."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append((int(entry), fields[19]))
+    return kids
+
+
 class Procs:
+    """The processes this test started. All stay in the test's process group
+    (so meson's timeout kill reaches them too); each is stopped by its PID:
+    SIGTERM, then SIGKILL after a grace period. Children a process forked
+    (Kamailio's workers) are noted before it is stopped and killed by PID if
+    they outlive it."""
+
     def __init__(self):
         self.procs = []
 
-    def start(self, name, argv, logpath, cwd=None, group=False):
+    def start(self, name, argv, logpath, cwd=None):
         log(f"  starting {name}: {' '.join(shlex.quote(a) for a in argv)}")
         logf = open(logpath, "wb")
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
-                             stderr=subprocess.STDOUT, cwd=cwd,
-                             start_new_session=group)
+                             stderr=subprocess.STDOUT, cwd=cwd)
         logf.close()
-        self.procs.append((name, p, group))
+        self.procs.append((name, p))
         return p
 
     def stop(self, p, timeout=5):
-        for name, q, group in self.procs:
-            if q is p:
-                break
-        else:
+        name = next((n for n, q in self.procs if q is p), None)
+        if name is None:
             return None
+        kids = proc_children(p.pid) if p.poll() is None else []
         if p.poll() is None:
-            self._signal(p, group, signal.SIGTERM)
+            p.send_signal(signal.SIGTERM)
             try:
                 p.wait(timeout)
             except subprocess.TimeoutExpired:
                 log(f"  {name} (pid {p.pid}) ignored SIGTERM for {timeout} s: SIGKILL")
-                self._signal(p, group, signal.SIGKILL)
+                p.kill()
                 p.wait(5)
-        if group:      # Kamailio's children may outlive the main process
-            self._signal(p, group, signal.SIGKILL)
+        deadline = time.monotonic() + 2
+        for pid, started in kids:
+            while proc_start_time(pid) == started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if proc_start_time(pid) == started:
+                log(f"  {name}'s child {pid} outlived it: SIGKILL")
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         return p.returncode
 
-    @staticmethod
-    def _signal(p, group, sig):
-        try:
-            if group:
-                os.killpg(p.pid, sig)
-            else:
-                p.send_signal(sig)
-        except ProcessLookupError:
-            pass
-
     def stop_all(self):
-        for name, p, group in reversed(self.procs):
+        for name, p in reversed(self.procs):
             self.stop(p)
 
 
@@ -575,7 +602,7 @@ def run_transport(transport, rng, base_tmp):
         kam = procs.start("kamailio", [
             tool("kamailio"), "-f", cfg_path, "-DD", "-E", "-m", "64",
             "-M", "8", "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid"),
-        ], kam_log, cwd=tmp, group=True)
+        ], kam_log, cwd=tmp)
         if not wait_for(f"Kamailio on udp port {sip_port}",
                         lambda: udp_port_bound(sip_port), 10, kam):
             failures.append(f"Kamailio did not start (exit status {kam.poll()}); its log:\n"
@@ -777,6 +804,8 @@ def check_media(transport, sniffer, pmin, pmax, uac_msgs, uas_msgs,
 
 
 def main():
+    # meson's timeout sends SIGTERM: unwind so every finally stops its processes
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     missing = [t for t in ("kamailio", "sipp") if tool(t) is None]
     if missing:
         log(f"SKIP: {', '.join(missing)} not installed (tools/setup installs them)")
