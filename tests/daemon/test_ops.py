@@ -435,5 +435,15 @@ def log_facility(t):
         t.ok("local3 accepted", d.alive(), "alive", "dead")
 
 
+@suite.case
+def kamailio_doc_matches_e2e_configs(t):
+    with open(os.path.join(ROOT, "docs", "kamailio.md")) as f:
+        doc = f.read()
+    for name in ("kamailio.cfg.in", "kamailio-rtpproxy.cfg.in"):
+        with open(os.path.join(ROOT, "tests", "e2e", name)) as f:
+            cfg = f.read()
+        t.ok("docs/kamailio.md holds tests/e2e/%s verbatim" % name, cfg in doc, "verbatim", "differs")
+
+
 if __name__ == "__main__":
     suite.run()
