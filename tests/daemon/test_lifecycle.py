@@ -139,6 +139,7 @@ def media_timeout(t):
         t.eq("and still flows", (5, 5), (len(gb), len(ga)))
         used, _ = stats_ports(d.ng.cmd("statistics"))
         t.eq("ports in use: only the busy call's", 4, used)
+        t.eq("media sockets the daemon holds: only the busy call's", 4, len(daemon_ports(d)))
         busy.delete()
         quiet.close()
         busy.close()
@@ -158,6 +159,7 @@ def offer_timeout(t):
         t.ok("answered call (no media, --timeout=60) stays", answered.cid in list_calls(d.ng),
              answered.cid, list_calls(d.ng))
         t.eq("ports in use: only the answered call's", 4, stats_ports(d.ng.cmd("statistics"))[0])
+        t.eq("media sockets the daemon holds: only the answered call's", 4, len(daemon_ports(d)))
         answered.delete()
         offered.close()
         answered.close()
@@ -176,6 +178,7 @@ def final_timeout(t):
         t.ok("call with media ends at --final-timeout", ok and 2.0 <= dt <= 5.5, "gone at 3..5 s",
              "%s after %.1f s" % ("gone" if ok else "still listed", dt))
         t.eq("ports in use after the final timeout", 0, stats_ports(d.ng.cmd("statistics"))[0])
+        t.eq("media sockets left after the final timeout", set(), daemon_ports(d))
         c.close()
 
 
@@ -192,6 +195,7 @@ def delete_delay(t):
         t.ok("ports freed ~2 s after delete", ok and 1.0 <= dt <= 4.5, "at 1..4.5 s",
              "%s after %.1f s" % ("freed" if ok else "not freed", dt))
         t.ok("call gone from list", gone(d, c.cid), "gone", list_calls(d.ng))
+        t.eq("media sockets left after the delayed delete", set(), daemon_ports(d))
         # a per-request "delete delay" of 0 overrides the default
         c2 = Call(d.ng).setup()
         t.result_ok("delete with delete-delay 0", c2.delete(**{"delete delay": 0}))
@@ -210,10 +214,11 @@ def fd_count(pid):
 def no_fd_leak(t):
     """100 calls set up and deleted, failed offers, timed-out calls: the
     daemon's open file count returns to where it started."""
-    with Daemon(ports=400, args=["--timeout=1", "--offer-timeout=1"]) as d:
+    with Daemon(ports=800, args=["--timeout=1", "--offer-timeout=1"]) as d:
         d.ng.cmd("statistics")
         if d.unix:
             d.unix.cmd("ping")
+        time.sleep(0.3)      # let the daemon close the UNIX connection
         base = fd_count(d.pid)
         for i in range(100):
             c = Call(d.ng if i % 2 else (d.unix or d.ng)).setup()
@@ -230,7 +235,8 @@ def no_fd_leak(t):
         ok = wait_until(lambda: not list_calls(d.ng), 5.0, step=0.3)
         t.ok("timed-out offers gone", ok, "no calls", list_calls(d.ng))
         time.sleep(0.3)
-        t.eq("open files after 100 calls, 40 failures, 5 timeouts", base, fd_count(d.pid))
+        now = fd_count(d.pid)
+        t.ok("open files after 100 calls, 40 failures, 5 timeouts", now <= base, "<= %d" % base, now)
         t.eq("media sockets left in the range", set(), daemon_ports(d))
         t.eq("ports in use", 0, stats_ports(d.ng.cmd("statistics"))[0])
         for c in lone:
