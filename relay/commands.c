@@ -329,9 +329,10 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 		LOGC(LOG_INFO, "call", c->call_id, "offer from tag %s: %d media on worker %d",
 		     rq->from_tag, c->nmedia, c->w->idx);
 	} else {
-		worker_post_update(c->w, c->ms, offerer, ol->addr, c->nmedia);
 		LOGC(LOG_INFO, "call", c->call_id, "re-offer from tag %s", rq->from_tag);
+		/* stages (new SRTP keys) reach the worker before the addresses */
 		r = rewrite_towards(d, c, rq, sdp, answerer, mux_onwards, true);
+		worker_post_update(c->w, c->ms, offerer, ol->addr, c->nmedia);
 	}
 out:
 	sdp_free(sdp);
@@ -386,15 +387,17 @@ static struct bval *cmd_answer(struct rg_daemon *d, const struct ng_request *rq)
 		ol->addr[m].mux = omux;
 		mux_back[m] = omux && c->media[m].active;
 	}
-	worker_post_update(c->w, c->ms, answerer, al->addr, c->nmedia);
-	worker_post_update(c->w, c->ms, offerer, ol->addr, c->nmedia);
 	if (!c->answered)
 		c->answered_ms = rg_now_ms();
 	c->answered = true;
 	c->last_signal_ms = rg_now_ms();
 	c->last_signal_wall = time(NULL);
 	LOGC(LOG_INFO, "call", c->call_id, "answer from tag %s", rq->to_tag);
+	/* stages (SRTP contexts) reach the worker before the answerer's
+	 * address: an SRTP party's packets are never taken unauthenticated */
 	r = rewrite_towards(d, c, rq, sdp, offerer, mux_back, false);
+	worker_post_update(c->w, c->ms, answerer, al->addr, c->nmedia);
+	worker_post_update(c->w, c->ms, offerer, ol->addr, c->nmedia);
 	codecs_answer_done(c);
 out:
 	sdp_free(sdp);
@@ -412,7 +415,7 @@ static uint64_t ld(_Atomic uint64_t *v) { return atomic_load_explicit(v, memory_
 static uint64_t stream_errors(struct mstream *s)
 {
 	return ld(&s->c.drop_source) + ld(&s->c.drop_malformed) + ld(&s->c.drop_nopeer) +
-	       ld(&s->c.send_errors);
+	       ld(&s->c.drop_auth) + ld(&s->c.send_errors);
 }
 
 static struct bval *totals_dict(const struct pkt_totals *t)
@@ -544,7 +547,7 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 	bval_dict_add_int(s, "ports used", used);
 	bval_dict_add_int(s, "ports free", freep);
 
-	uint64_t pk = 0, by = 0, ds = 0, dm = 0, dn = 0, se = 0, rc = 0;
+	uint64_t pk = 0, by = 0, ds = 0, dm = 0, dn = 0, se = 0, rc = 0, da = 0;
 	struct bval *ws = bval_dict_add(s, "workers", bval_list());
 	for (int i = 0; i < d->nworkers; i++) {
 		struct worker_stats *w = &d->workers[i].stats;
@@ -553,6 +556,7 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 		ds += ld(&w->drop_source);
 		dm += ld(&w->drop_malformed);
 		dn += ld(&w->drop_nopeer);
+		da += ld(&w->drop_auth);
 		se += ld(&w->send_errors);
 		rc += ld(&w->rtcp_relayed);
 		struct bval *wd = bval_list_add(ws, bval_dict());
@@ -568,6 +572,7 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 	bval_dict_add_int(dr, "bad source", (long long)ds);
 	bval_dict_add_int(dr, "malformed", (long long)dm);
 	bval_dict_add_int(dr, "no peer", (long long)dn);
+	bval_dict_add_int(dr, "auth", (long long)da);
 	bval_dict_add_int(dr, "send error", (long long)se);
 
 	struct bval *cm = bval_dict_add(s, "commands", bval_dict());

@@ -1,0 +1,1 @@
+import sys; print("placeholder"); sys.exit(77)
