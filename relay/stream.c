@@ -144,18 +144,26 @@ static void transcode(struct worker *w, struct txq *q, struct mmedia *mm, struct
 		flush(w, q);
 	uint8_t *outs[XC_OUT_MAX];
 	size_t lens[XC_OUT_MAX];
+	uint8_t kinds[XC_OUT_MAX];
 	for (int k = 0; k < XC_OUT_MAX; k++)
 		outs[k] = w->obuf[w->nobuf + k];
 	int n = xcoder_rtp_in(mm->xc, pkt, len, now, outs,
-			      WORKER_PKT_MAX - WORKER_PKT_HEADROOM, lens, XC_OUT_MAX);
+			      WORKER_PKT_MAX - WORKER_PKT_HEADROOM, lens, XC_OUT_MAX, kinds);
 	if (n < 0) {
 		CNT_ADD(w->stats.drop_malformed, 1);
 		return;
 	}
 	w->nobuf += n;
-	CNT_ADD(w->stats.transcoded, (uint64_t)n);
-	for (int k = 0; k < n; k++)
-		queue_send(w, q, o, outs[k], lens[k], false);
+	/* our own RTCP for that leg leaves by its RTCP port (the RTP one when muxed) */
+	struct mstream *orc = o->mux ? o : msession_stream(o->ms, o->leg, o->media, COMP_RTCP);
+	for (int k = 0; k < n; k++) {
+		if (kinds[k] == XC_OUT_RTP) {
+			CNT_ADD(w->stats.transcoded, 1);
+			queue_send(w, q, o, outs[k], lens[k], false);
+		} else if (orc->fd >= 0 && addr_is_set(mstream_dest(orc))) {
+			queue_send(w, q, orc, outs[k], lens[k], true);
+		}
+	}
 }
 
 void stream_on_readable(uv_poll_t *h, int status, int events)

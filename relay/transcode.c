@@ -1,11 +1,801 @@
-/* transcode.c - placeholder until the transcoder lands: nothing creates an xcoder yet. */
+/* transcode.c - one direction of a transcoded media; see transcode.h.
+ *
+ * Input: packets from the party pass a small reorder buffer keyed by
+ * sequence number (XC_SLOTS slots; a missing packet is waited for until
+ * XC_REORDER later ones are at hand, then declared lost). Packets leave the
+ * buffer in sequence order and are processed one by one:
+ *   - audio is decoded into PCM appended to an accumulator; a gap in the
+ *     input timestamps before it is filled by the decoder's concealment when
+ *     sequence numbers were lost (Opus recovers the last lost frame from the
+ *     in-band FEC of the packet at hand), by silence otherwise (silence
+ *     suppression, an event, DTX): silent whole output frames are not sent,
+ *     only their time passes;
+ *   - telephone-event packets are forwarded as events with the other leg's
+ *     payload type, timestamp and clock, one input packet for one output
+ *     packet (end packets and their retransmissions included); while an
+ *     event sounds, audio from the party is decoded but not sent. When the
+ *     other leg has no telephone-event, the event is played in-band instead
+ *     (codec_dtmf_gen) for as long as its duration says.
+ * Output: whenever the accumulator holds a whole output packet (out.ptime_ms
+ * of PCM), it is encoded and sent with our SSRC, the next sequence number
+ * and a timestamp that follows the input timeline: output timestamps are
+ * map_out + (input timestamp - map_in) on the output clock, and the mapping
+ * is only re-based (at the current end of the output) when the input
+ * timeline breaks (a new SSRC, a jump back or of more than XC_JUMP_S). So
+ * output stays continuous across loss, reordering, SSRC changes and ptime
+ * differences. The marker bit goes on the first audio packet after a
+ * silence, an event or a re-base.
+ * RTCP: about every XC_RTCP_MS of output, one SR + SDES compound packet is
+ * added to the outputs, describing what we sent to the other leg and (when
+ * paired) what the sibling direction received from it.
+ * Everything is allocated in xcoder_new(); xcoder_rtp_in() neither
+ * allocates nor locks (G.729's codec_dec_reset() on an SSRC change is the
+ * codec library's one documented exception).
+ */
 #include "transcode.h"
+
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "rtcp.h"
+#include "rtp.h"
+
+#define XC_SLOTS 8                /* reorder buffer slots (a power of two) */
+#define XC_REORDER 3              /* later packets at hand before a gap is loss */
+#define XC_PAYLOAD_MAX 1500
+#define XC_RATE_MAX 48000
+#define XC_PCM_MS 120             /* decode buffer: the longest Opus packet */
+#define XC_ACC_MS 360             /* output backlog bound */
+#define XC_CONCEAL_MS 120         /* longer losses: concealment, then silence */
+#define XC_JUMP_S 10              /* input timestamp jumps beyond: re-base */
+#define XC_RTCP_FIRST_MS 1000
+#define XC_RTCP_MS 5000
+#define XC_SEQ_BACK 100           /* further back: the sender restarted its numbering */
+#define XC_EVENT_TIMEOUT_MS 200   /* an event whose end was lost ends after */
+
+struct xc_slot {
+	bool used;
+	bool marker;
+	uint8_t pt;
+	uint16_t seq;
+	uint32_t ts;
+	uint16_t len;
+	uint8_t data[XC_PAYLOAD_MAX];
+};
+
+/* What one direction knows about the party it receives from; the sibling
+ * direction reads it to report on that party. */
+struct xc_rx {
+	struct rtcp_rxstats rx;
+	bool rx_on;
+	uint32_t lsr;              /* middle 32 bits of the party's last SR */
+	uint64_t sr_arrival_ns;
+	uint32_t rtt_q16;
+	uint8_t fraction_lost;     /* the party's last report on our output */
+	uint32_t to_ssrc;          /* our SSRC towards this party, 0 unknown */
+};
+
+struct xc_link {
+	atomic_int refs;
+	struct xc_rx rec[2];
+};
+
+struct xcoder {
+	struct xcoder_side in, out;
+	int rate;                  /* common PCM rate */
+	int out_frame;             /* samples per output packet */
+	uint32_t out_frame_ts;     /* its duration on the output clock */
+	struct codec_dec *dec;
+	struct codec_enc *enc;
+	struct codec_dtmf_gen *gen;   /* in-band DTMF when out.te_pt < 0 */
+
+	/* input */
+	bool started;
+	bool sync;                 /* the next audio re-bases the mapping */
+	bool loss;                 /* sequence numbers were lost before the next packet */
+	uint32_t ssrc, old_ssrc;
+	bool have_old;
+	uint16_t next_seq;
+	uint32_t in_next_ts;       /* input timestamp where the PCM so far ends */
+	int last_frame;            /* samples of the last audio packet */
+	bool cn;                   /* the last audio was a G.729 SID: gaps are comfort noise */
+	struct xc_slot slots[XC_SLOTS];
+	int held;
+
+	/* the timeline mapping */
+	uint32_t map_in, map_out;
+
+	/* output */
+	uint32_t out_ssrc;
+	uint16_t out_seq;
+	uint32_t acc_ts;           /* output timestamp of acc[0] */
+	int acc_n;
+	bool marker;
+
+	/* telephone-event */
+	bool ev_valid;             /* ev_* describe the last event seen */
+	bool ev_active;            /* it has not ended yet */
+	uint32_t ev_ts_in;
+	uint32_t ev_ts_out;
+	uint32_t ev_dur_in;
+	uint64_t ev_last_ms;
+
+	/* RTCP */
+	uint32_t tx_packets, tx_octets;
+	uint32_t last_tx_ts;
+	uint64_t last_tx_ms;
+	uint64_t next_rtcp_ms;
+	struct xc_rx own;
+	struct xc_rx *rx_self, *rx_peer;
+	struct xc_link *link;
+	char cname[40];
+	struct xcoder_stats st;
+
+	/* one call's outputs */
+	uint8_t *const *out_buf;
+	size_t out_cap;
+	size_t *out_len;
+	uint8_t *out_kind;
+	int out_max, n_out;
+
+	int pcm_max, acc_max;      /* samples at rate */
+	int16_t *pcm;              /* decode scratch */
+	int16_t *acc;              /* PCM waiting to be encoded */
+	int16_t mem[];             /* both, allocated with the struct */
+};
+
+/* ---- time conversions ---- */
+
+static uint32_t in_ts_to_samples(const struct xcoder *x, uint32_t ts)
+{
+	return codec_ts_to_samples(x->in.desc, x->rate, ts);
+}
+
+static uint32_t samples_to_in_ts(const struct xcoder *x, uint32_t n)
+{
+	return codec_samples_to_ts(x->in.desc, x->rate, n);
+}
+
+static uint32_t samples_to_out_ts(const struct xcoder *x, uint32_t n)
+{
+	return codec_samples_to_ts(x->out.desc, x->rate, n);
+}
+
+/* The output timestamp of an input timestamp. */
+static uint32_t map_ts(const struct xcoder *x, uint32_t in_ts)
+{
+	int32_t d = (int32_t)(in_ts - x->map_in);
+	int64_t o = (int64_t)d * x->out.desc->clock_rate / x->in.desc->clock_rate;
+	return x->map_out + (uint32_t)o;
+}
+
+/* The output timestamp where the PCM so far ends. */
+static uint32_t out_end(const struct xcoder *x)
+{
+	return x->acc_ts + samples_to_out_ts(x, (uint32_t)x->acc_n);
+}
+
+static void rebase(struct xcoder *x, uint32_t in_ts)
+{
+	x->map_in = in_ts;
+	x->map_out = out_end(x);
+	x->in_next_ts = in_ts;
+	x->marker = true;
+}
+
+/* ---- output ---- */
+
+static uint8_t *out_slot(struct xcoder *x)
+{
+	return x->n_out < x->out_max ? x->out_buf[x->n_out] : NULL;
+}
+
+static void out_commit(struct xcoder *x, size_t len, uint8_t kind)
+{
+	x->out_len[x->n_out] = len;
+	if (x->out_kind)
+		x->out_kind[x->n_out] = kind;
+	x->n_out++;
+}
+
+static void sent_rtp(struct xcoder *x, uint32_t ts, size_t payload, uint64_t now)
+{
+	x->tx_packets++;
+	x->tx_octets += (uint32_t)payload;
+	x->last_tx_ts = ts;
+	x->last_tx_ms = now;
+	x->st.out_packets++;
+	if (!x->next_rtcp_ms)
+		x->next_rtcp_ms = now + XC_RTCP_FIRST_MS;
+}
+
+/* Encodes and sends whole frames from the accumulator while outputs last. */
+static void emit(struct xcoder *x, uint64_t now)
+{
+	while (x->acc_n >= x->out_frame) {
+		uint8_t *b = out_slot(x);
+		if (!b)
+			return;
+		int r = codec_encode(x->enc, x->acc, x->out_frame, b + RTP_HEADER_MIN,
+				     x->out_cap - RTP_HEADER_MIN);
+		if (r > 0) {
+			rtp_write_header(b, x->out_cap, (uint8_t)x->out.pt, x->marker,
+					 x->out_seq++, x->acc_ts, x->out_ssrc);
+			out_commit(x, RTP_HEADER_MIN + (size_t)r, XC_OUT_RTP);
+			sent_rtp(x, x->acc_ts, (size_t)r, now);
+			x->marker = false;
+		} else {
+			x->marker = true;   /* DTX/SID silence (or an error): time passes */
+		}
+		x->acc_n -= x->out_frame;
+		memmove(x->acc, x->acc + x->out_frame, (size_t)x->acc_n * sizeof(x->acc[0]));
+		x->acc_ts += x->out_frame_ts;
+	}
+}
+
+/* Appends n samples (pcm, or silence when pcm is NULL). Whole silent frames
+ * that would start an empty accumulator are not sent: only time passes. */
+static void push(struct xcoder *x, const int16_t *pcm, int n, uint64_t now)
+{
+	while (n > 0) {
+		if (!pcm && x->acc_n == 0 && n >= x->out_frame) {
+			int skip = n - n % x->out_frame;
+			x->acc_ts += samples_to_out_ts(x, (uint32_t)skip);
+			x->marker = true;
+			n -= skip;
+			continue;
+		}
+		int room = x->acc_max - x->acc_n;
+		if (room == 0) {
+			emit(x, now);
+			room = x->acc_max - x->acc_n;
+		}
+		if (room == 0) {
+			/* the output is backed up: drop the oldest frame */
+			x->acc_n -= x->out_frame;
+			memmove(x->acc, x->acc + x->out_frame, (size_t)x->acc_n * sizeof(x->acc[0]));
+			x->acc_ts += x->out_frame_ts;
+			x->marker = true;
+			x->st.dropped_pcm_ms += (uint64_t)x->out.ptime_ms;
+			continue;
+		}
+		int k = n < room ? n : room;
+		if (pcm) {
+			memcpy(x->acc + x->acc_n, pcm, (size_t)k * sizeof(*pcm));
+			pcm += k;
+		} else {
+			memset(x->acc + x->acc_n, 0, (size_t)k * sizeof(x->acc[0]));
+		}
+		x->acc_n += k;
+		n -= k;
+		emit(x, now);
+	}
+}
+
+/* Silence up to the next frame boundary, so what came before leaves now. */
+static void pad_frame(struct xcoder *x, uint64_t now)
+{
+	int k = (x->out_frame - x->acc_n % x->out_frame) % x->out_frame;
+	if (!k)
+		return;
+	push(x, NULL, k, now);
+	x->in_next_ts += samples_to_in_ts(x, (uint32_t)k);
+}
+
+/* ---- input: audio ---- */
+
+/* Fills `samples` of lost audio: concealment (FEC from `next` at the end
+ * for Opus) up to XC_CONCEAL_MS, silence beyond. */
+static void conceal(struct xcoder *x, int samples, const uint8_t *next, size_t next_len,
+		    uint64_t now)
+{
+	int unit = x->last_frame > 0 ? x->last_frame : x->rate / 50;
+	if (x->in.desc->id == CODEC_ID_G729)
+		unit = unit - unit % 80 ? unit - unit % 80 : 80;
+	int max = x->rate * XC_CONCEAL_MS / 1000;
+	int c = samples - samples % unit;
+	if (c > max)
+		c = max - max % unit;
+	int silence = samples - c;
+	x->st.concealed_ms += (uint64_t)c * 1000 / (uint64_t)x->rate;
+	while (c > 0) {
+		int k = c > unit ? unit : c;
+		bool last = k == c;
+		int r = codec_decode_lost(x->dec, last && silence == 0 ? next : NULL,
+					  last && silence == 0 ? next_len : 0, x->pcm, k);
+		if (r <= 0) {
+			silence += c;
+			break;
+		}
+		push(x, x->pcm, r, now);
+		c -= k;
+	}
+	if (silence > 0)
+		push(x, NULL, silence, now);
+}
+
+static void event_end_implicit(struct xcoder *x)
+{
+	if (x->gen && codec_dtmf_gen_active(x->gen))
+		codec_dtmf_gen_stop(x->gen);
+	x->ev_active = false;
+	x->marker = true;
+}
+
+static void audio_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *p, size_t len,
+		     uint64_t now)
+{
+	int dur = codec_payload_duration(x->in.desc, p, len);
+	if (dur <= 0)
+		return;
+	int samples = (int)in_ts_to_samples(x, (uint32_t)dur);
+	if (samples <= 0 || samples > x->pcm_max)
+		return;
+	if (x->ev_active && (now - x->ev_last_ms > XC_EVENT_TIMEOUT_MS ||
+			     (int32_t)(ts - (x->ev_ts_in + x->ev_dur_in)) >
+			     (int32_t)(x->in.desc->clock_rate / 5)))
+		event_end_implicit(x);   /* its end packets were all lost */
+	if (x->sync) {
+		rebase(x, ts);
+		x->sync = false;
+	}
+	int32_t gap = (int32_t)(ts - x->in_next_ts);
+	int32_t jump = x->in.desc->clock_rate * XC_JUMP_S;
+	if (gap > jump || gap < -jump) {
+		rebase(x, ts);
+		gap = 0;
+	}
+	int n = codec_decode(x->dec, p, len, x->pcm, x->pcm_max);
+	bool loss = x->loss;
+	x->loss = false;
+	if (n <= 0)
+		return;
+	if (x->ev_active)
+		return;   /* the party's own rendering of the tone: not sent */
+	int skip = 0;
+	if (gap < 0) {
+		/* overlaps what we already have: keep only what is new */
+		skip = (int)in_ts_to_samples(x, (uint32_t)-gap);
+		if (skip >= n)
+			return;
+	} else if (gap > 0) {
+		int gs = (int)in_ts_to_samples(x, (uint32_t)gap);
+		if (loss || x->cn)
+			conceal(x, gs, p, len, now);
+		else
+			push(x, NULL, gs, now);
+		if (!loss)
+			x->marker = true;
+	}
+	if (marker)
+		x->marker = true;
+	push(x, x->pcm + skip, n - skip, now);
+	x->in_next_ts = ts + (uint32_t)dur;
+	x->last_frame = n;
+	x->cn = x->in.desc->id == CODEC_ID_G729 && len % 10 == 2;
+}
+
+/* ---- input: telephone-event ---- */
+
+static void event_out(struct xcoder *x, const struct codec_dtmf_event *ev, bool marker,
+		      uint64_t now)
+{
+	emit(x, now);
+	uint8_t *b = out_slot(x);
+	if (!b)
+		return;   /* the sender's retransmissions cover it */
+	struct codec_dtmf_event o = *ev;
+	uint32_t d = codec_dtmf_rescale(ev->duration, x->in.te_clock, x->out.te_clock);
+	o.duration = (uint16_t)(d > 0xffff ? 0xffff : d);
+	int r = codec_dtmf_build(&o, b + RTP_HEADER_MIN, x->out_cap - RTP_HEADER_MIN);
+	if (r < 0)
+		return;
+	rtp_write_header(b, x->out_cap, (uint8_t)x->out.te_pt, marker, x->out_seq++,
+			 x->ev_ts_out, x->out_ssrc);
+	out_commit(x, RTP_HEADER_MIN + (size_t)r, XC_OUT_RTP);
+	sent_rtp(x, x->ev_ts_out, (size_t)r, now);
+	x->st.out_events++;
+}
+
+static void event_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *p, size_t len,
+		     uint64_t now)
+{
+	struct codec_dtmf_event ev;
+	if (codec_dtmf_parse(p, len, &ev) < 0)
+		return;
+	bool same = x->ev_valid && ts == x->ev_ts_in;
+	if (same && !x->ev_active) {
+		/* a retransmitted end packet */
+		if (!x->gen && ev.end)
+			event_out(x, &ev, false, now);
+		return;
+	}
+	if (!same) {
+		if (x->ev_active)
+			event_end_implicit(x);
+		if (x->sync) {
+			rebase(x, ts);
+			x->sync = false;
+		}
+		if (!x->gen)
+			pad_frame(x, now);   /* the audio before the event leaves first */
+		x->ev_valid = x->ev_active = true;
+		x->ev_ts_in = ts;
+		x->ev_ts_out = map_ts(x, ts);
+		marker = true;
+		if (x->gen) {
+			int32_t gap = (int32_t)(ts - x->in_next_ts);
+			if (gap > 0 && gap < (int32_t)x->in.desc->clock_rate) {
+				push(x, NULL, (int)in_ts_to_samples(x, (uint32_t)gap), now);
+				x->in_next_ts = ts;
+			}
+			codec_dtmf_gen_start(x->gen, ev.event < 16 ? ev.event : 0, ev.volume);
+		}
+	}
+	x->ev_dur_in = ev.duration;
+	x->ev_last_ms = now;
+	if (x->gen) {
+		/* in-band: the tone until where the event's duration reaches */
+		int32_t want = (int32_t)(ts + ev.duration - x->in_next_ts);
+		if (want > 0 && want < (int32_t)x->in.desc->clock_rate * 2) {
+			int n = (int)in_ts_to_samples(x, (uint32_t)want);
+			x->in_next_ts += (uint32_t)want;
+			while (n > 0) {
+				int k = n > x->pcm_max ? x->pcm_max : n;
+				memset(x->pcm, 0, (size_t)k * sizeof(x->pcm[0]));
+				codec_dtmf_gen_fill(x->gen, x->pcm, k);
+				push(x, x->pcm, k, now);
+				n -= k;
+			}
+		}
+	} else {
+		event_out(x, &ev, marker, now);
+	}
+	if (ev.end) {
+		if (x->gen)
+			codec_dtmf_gen_stop(x->gen);
+		x->ev_active = false;
+		x->marker = true;
+	}
+}
+
+/* ---- input: ordering ---- */
+
+static void process(struct xcoder *x, uint8_t pt, bool marker, uint32_t ts,
+		    const uint8_t *p, size_t len, uint64_t now)
+{
+	if (pt == x->in.pt)
+		audio_in(x, ts, marker, p, len, now);
+	else
+		event_in(x, ts, marker, p, len, now);
+}
+
+static struct xc_slot *slot_of(struct xcoder *x, uint16_t seq)
+{
+	struct xc_slot *s = &x->slots[seq % XC_SLOTS];
+	return s->used && s->seq == seq ? s : NULL;
+}
+
+/* Processes held packets in order; with `all`, gaps are declared lost
+ * without waiting. */
+static void drain(struct xcoder *x, bool all, uint64_t now)
+{
+	while (x->held) {
+		struct xc_slot *s = slot_of(x, x->next_seq);
+		if (s) {
+			process(x, s->pt, s->marker, s->ts, s->data, s->len, now);
+			s->used = false;
+			x->held--;
+			x->next_seq++;
+			continue;
+		}
+		/* a gap: wait unless enough later packets are at hand */
+		uint16_t first = 0, last = 0;
+		bool any = false;
+		for (int i = 0; i < XC_SLOTS; i++) {
+			struct xc_slot *h = &x->slots[i];
+			if (!h->used)
+				continue;
+			uint16_t d = (uint16_t)(h->seq - x->next_seq);
+			if (!any || d < (uint16_t)(first - x->next_seq))
+				first = h->seq;
+			if (!any || d > (uint16_t)(last - x->next_seq))
+				last = h->seq;
+			any = true;
+		}
+		if (!all && (uint16_t)(last - x->next_seq) < XC_REORDER)
+			return;
+		x->st.in_lost += (uint16_t)(first - x->next_seq);
+		x->loss = true;
+		x->next_seq = first;
+	}
+}
+
+static void ssrc_change(struct xcoder *x, uint32_t ssrc, uint16_t seq, uint64_t now)
+{
+	drain(x, true, now);
+	codec_dec_reset(x->dec);
+	if (x->ev_active)
+		event_end_implicit(x);
+	x->ev_valid = false;
+	x->old_ssrc = x->ssrc;
+	x->have_old = true;
+	x->ssrc = ssrc;
+	x->next_seq = seq;
+	x->sync = true;
+	x->loss = false;
+	x->last_frame = 0;
+	rtcp_rxstats_init(&x->rx_self->rx, ssrc, (uint32_t)x->in.desc->clock_rate, 0);
+}
+
+static void rtcp_out(struct xcoder *x, uint64_t now);
+
 int xcoder_rtp_in(struct xcoder *x, const uint8_t *pkt, size_t len, uint64_t now_ms,
-		  uint8_t *const *out, size_t out_cap, size_t *out_len, int out_max)
-{ (void)x; (void)pkt; (void)len; (void)now_ms; (void)out; (void)out_cap; (void)out_len; (void)out_max; return -ENOSYS; }
+		  uint8_t *const *out, size_t out_cap, size_t *out_len, int out_max,
+		  uint8_t *out_kind)
+{
+	struct rtp_hdr h;
+	if (rtp_parse(&h, pkt, len) < 0 || out_cap < RTP_HEADER_MIN + 16)
+		return -EBADMSG;
+	if (h.pt != x->in.pt && (x->in.te_pt < 0 || h.pt != x->in.te_pt))
+		return -EPROTO;
+	if (!h.payload_len || h.payload_len > XC_PAYLOAD_MAX)
+		return -EBADMSG;
+	x->out_buf = out;
+	x->out_cap = out_cap;
+	x->out_len = out_len;
+	x->out_kind = out_kind;
+	x->out_max = out_max;
+	x->n_out = 0;
+
+	if (!x->started) {
+		x->started = true;
+		x->ssrc = h.ssrc;
+		x->next_seq = h.seq;
+		x->sync = true;
+		rtcp_rxstats_init(&x->rx_self->rx, h.ssrc, (uint32_t)x->in.desc->clock_rate, 0);
+		x->rx_self->rx_on = true;
+	} else if (h.ssrc != x->ssrc) {
+		if (x->have_old && h.ssrc == x->old_ssrc) {
+			x->st.in_late++;
+			return 0;   /* stragglers of the source that was replaced */
+		}
+		ssrc_change(x, h.ssrc, h.seq, now_ms);
+	}
+	rtcp_rxstats_update(&x->rx_self->rx, h.seq, h.ts, now_ms * 1000000u);
+	x->st.in_packets++;
+
+	int16_t d = (int16_t)(h.seq - x->next_seq);
+	if ((d < 0 && d > -XC_SEQ_BACK) || (d > 0 && slot_of(x, h.seq))) {
+		x->st.in_late++;
+	} else if (d == 0) {
+		process(x, h.pt, h.marker, h.ts, h.payload, h.payload_len, now_ms);
+		x->next_seq++;
+		drain(x, false, now_ms);
+	} else {
+		if (d >= XC_SLOTS || d < 0) {
+			/* a jump: what is held goes out now, the rest counts as lost */
+			drain(x, true, now_ms);
+			if ((int16_t)(h.seq - x->next_seq) > 0) {
+				x->st.in_lost += (uint16_t)(h.seq - x->next_seq);
+				x->loss = true;
+			}
+			x->next_seq = h.seq;
+			process(x, h.pt, h.marker, h.ts, h.payload, h.payload_len, now_ms);
+			x->next_seq++;
+		} else {
+			struct xc_slot *s = &x->slots[h.seq % XC_SLOTS];
+			s->used = true;
+			s->marker = h.marker;
+			s->pt = h.pt;
+			s->seq = h.seq;
+			s->ts = h.ts;
+			s->len = (uint16_t)h.payload_len;
+			memcpy(s->data, h.payload, h.payload_len);
+			x->held++;
+		}
+		drain(x, false, now_ms);
+	}
+	emit(x, now_ms);
+	if (out_kind)
+		rtcp_out(x, now_ms);
+	return x->n_out;
+}
+
+/* ---- RTCP ---- */
+
+static uint64_t wall_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void rtcp_out(struct xcoder *x, uint64_t now)
+{
+	if (!x->next_rtcp_ms || now < x->next_rtcp_ms)
+		return;
+	uint8_t *b = out_slot(x);
+	if (!b)
+		return;
+	x->next_rtcp_ms = now + XC_RTCP_MS;
+	struct rtcp_sender_info si = {
+		.ntp = rtcp_ntp_from_unix_ns(wall_ns()),
+		.rtp_ts = x->last_tx_ts + (uint32_t)((now - x->last_tx_ms) *
+						     (uint64_t)x->out.desc->clock_rate / 1000),
+		.packet_count = x->tx_packets,
+		.octet_count = x->tx_octets,
+	};
+	struct rtcp_report_block rb;
+	unsigned nb = 0;
+	if (x->rx_peer && x->rx_peer->rx_on && x->rx_peer->rx.received) {
+		uint32_t dlsr = x->rx_peer->lsr ? rtcp_dlsr(x->rx_peer->sr_arrival_ns, mono_ns()) : 0;
+		rtcp_rxstats_report(&x->rx_peer->rx, &rb, x->rx_peer->lsr, dlsr);
+		nb = 1;
+	}
+	int n = rtcp_build_sr(b, x->out_cap, x->out_ssrc, &si, &rb, nb);
+	if (n < 0)
+		return;
+	int m = rtcp_build_sdes_cname(b + n, x->out_cap - (size_t)n, x->out_ssrc, x->cname,
+				      strlen(x->cname));
+	if (m < 0)
+		return;
+	out_commit(x, (size_t)(n + m), XC_OUT_RTCP);
+	x->st.out_rtcp++;
+}
+
 void xcoder_rtcp_in(struct xcoder *x, const uint8_t *pkt, size_t len, uint64_t now_ms)
-{ (void)x; (void)pkt; (void)len; (void)now_ms; }
-void xcoder_free(struct xcoder *x) { free(x); }
-int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out) { (void)cfg; *out = NULL; return -ENOSYS; }
+{
+	(void)now_ms;
+	struct rtcp_iter it;
+	struct rtcp_pkt p;
+	rtcp_iter_init(&it, pkt, len);
+	/* reports on our output in this direction's sibling: its SSRC is what
+	 * the party receives from us */
+	uint32_t ours = x->rx_self->to_ssrc;
+	while (rtcp_iter_next(&it, &p) == 1) {
+		if (p.type == RTCP_SR) {
+			struct rtcp_sender_info si;
+			if (rtcp_sr_info(&p, &si) == 0) {
+				x->rx_self->lsr = rtcp_ntp_mid32(si.ntp);
+				x->rx_self->sr_arrival_ns = mono_ns();
+			}
+		}
+		if (p.type != RTCP_SR && p.type != RTCP_RR)
+			continue;
+		for (unsigned i = 0; i < p.count; i++) {
+			struct rtcp_report_block rb;
+			if (rtcp_report_block(&p, i, &rb) < 0)
+				break;
+			if (ours && rb.ssrc != ours)
+				continue;
+			uint32_t rtt;
+			struct xc_rx *r = x->rx_self;
+			if (rtcp_rtt(rtcp_ntp_mid32(rtcp_ntp_from_unix_ns(wall_ns())), rb.lsr,
+				     rb.dlsr, &rtt) == 0)
+				r->rtt_q16 = rtt;
+			r->fraction_lost = rb.fraction_lost;
+		}
+	}
+}
+
+/* ---- life cycle ---- */
+
+void xcoder_get_stats(const struct xcoder *x, struct xcoder_stats *st)
+{
+	*st = x->st;
+	st->out_ssrc = x->out_ssrc;
+	/* the party we send to reports on us to the sibling, which files it
+	 * in its own record: that is our rx_peer */
+	const struct xc_rx *r = x->rx_peer ? x->rx_peer : x->rx_self;
+	st->rtt_us = (uint32_t)rtcp_q16_to_us(r->rtt_q16);
+	st->peer_fraction_lost = r->fraction_lost;
+}
+
+static bool side_ok(const struct xcoder_side *s)
+{
+	return s->desc && s->desc->audio && s->pt >= 0 && s->pt < 128 &&
+	       s->params.pcm_rate > 0 && s->params.pcm_rate <= XC_RATE_MAX &&
+	       s->ptime_ms > 0 && s->ptime_ms <= 120;
+}
+
+static uint32_t random32(void)
+{
+	uint32_t v;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (uint32_t)wall_ns() ^ (uint32_t)mono_ns();
+	return v;
+}
+
+int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
+{
+	if (!cfg || !side_ok(&cfg->in) || !side_ok(&cfg->out) ||
+	    cfg->in.params.pcm_rate != cfg->out.params.pcm_rate)
+		return -EINVAL;
+	int rate = cfg->in.params.pcm_rate;
+	int pcm_max = rate * XC_PCM_MS / 1000, acc_max = rate * XC_ACC_MS / 1000;
+	struct xcoder *x = calloc(1, sizeof(*x) + (size_t)(pcm_max + acc_max) * sizeof(int16_t));
+	if (!x)
+		return -ENOMEM;
+	x->pcm_max = pcm_max;
+	x->acc_max = acc_max;
+	x->pcm = x->mem;
+	x->acc = x->mem + pcm_max;
+	x->in = cfg->in;
+	x->out = cfg->out;
+	x->in.params.channels = x->out.params.channels = 1;
+	if (x->in.te_pt >= 0 && x->in.te_clock <= 0)
+		x->in.te_clock = x->in.desc->clock_rate;
+	if (x->out.te_pt >= 0 && x->out.te_clock <= 0)
+		x->out.te_clock = x->out.desc->clock_rate;
+	x->rate = x->in.params.pcm_rate;
+	x->out_frame = x->rate * x->out.ptime_ms / 1000;
+	x->out_frame_ts = samples_to_out_ts(x, (uint32_t)x->out_frame);
+	int r = -EINVAL;
+	if (x->out_frame <= 0 || x->out_frame > x->pcm_max)
+		goto fail;
+	if ((r = codec_dec_new(x->in.desc, &x->in.params, &x->dec)) < 0)
+		goto fail;
+	if ((r = codec_enc_new(x->out.desc, &x->out.params, &x->enc)) < 0)
+		goto fail;
+	if (x->in.te_pt >= 0 && x->out.te_pt < 0 &&
+	    (r = codec_dtmf_gen_new(x->rate, &x->gen)) < 0)
+		goto fail;
+	x->out_ssrc = random32();
+	uint32_t s = random32();
+	x->out_seq = (uint16_t)s;
+	x->acc_ts = s ^ random32();
+	x->marker = true;
+	x->rx_self = &x->own;
+	snprintf(x->cname, sizeof(x->cname), "rtpgate-%08x", x->out_ssrc);
+	*out = x;
+	return 0;
+fail:
+	codec_dec_free(x->dec);
+	codec_enc_free(x->enc);
+	codec_dtmf_gen_free(x->gen);
+	free(x);
+	return r;
+}
+
+int xcoder_pair(struct xcoder *a, struct xcoder *b)
+{
+	if (!a || !b || a == b || a->link || b->link)
+		return -EINVAL;
+	struct xc_link *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	atomic_init(&l->refs, 2);
+	l->rec[0] = a->own;
+	l->rec[1] = b->own;
+	a->link = b->link = l;
+	a->rx_self = b->rx_peer = &l->rec[0];
+	b->rx_self = a->rx_peer = &l->rec[1];
+	l->rec[0].to_ssrc = b->out_ssrc;   /* a's party receives from b */
+	l->rec[1].to_ssrc = a->out_ssrc;
+	return 0;
+}
+
+void xcoder_free(struct xcoder *x)
+{
+	if (!x)
+		return;
+	if (x->link && atomic_fetch_sub(&x->link->refs, 1) == 1)
+		free(x->link);
+	codec_dec_free(x->dec);
+	codec_enc_free(x->enc);
+	codec_dtmf_gen_free(x->gen);
+	free(x);
+}
