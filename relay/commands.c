@@ -437,6 +437,7 @@ static void add_call_stats(struct rg_daemon *d, struct call *c, struct bval *r)
 		if (!c->leg[l].tag)
 			continue;
 		struct bval *leg = bval_dict_add(tags, c->leg[l].tag, bval_dict());
+		bval_dict_add(leg, "quality", quality_bval(c->ms, l));
 		struct bval *medias = bval_dict_add(leg, "medias", bval_list());
 		for (int m = 0; m < c->nmedia; m++) {
 			struct bval *md = bval_list_add(medias, bval_dict());

@@ -30,6 +30,7 @@
 #include <uv.h>
 
 #include "addr.h"
+#include "quality.h"
 
 enum { COMP_RTP = 0, COMP_RTCP = 1 };
 enum { LEG_A = 0, LEG_B = 1 };
@@ -65,6 +66,8 @@ struct mstream {
 	bool strict;                /* exact SDP address only, no learning */
 	bool active;                /* poll started */
 	struct stream_counters c;   /* [cnt] */
+	struct quality_wrk qw;      /* [wrk] loss/jitter/RTT state (quality.h) */
+	struct quality_cnt q;       /* [cnt] their results */
 };
 
 struct srtp_dir;

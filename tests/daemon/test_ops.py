@@ -10,6 +10,7 @@ import random
 import re
 import signal
 import socket
+import struct
 import subprocess
 import time
 import urllib.request
@@ -161,8 +162,9 @@ def sigquit_drains(t):
     d = Daemon(ports=8).start()
     c = Call(d.ng).setup()
     os.kill(d.pid, signal.SIGQUIT)
-    r = wait_until(lambda: Call(d.ng).offer().get("result") == "load limit", 2.0)
-    t.ok("offers get load limit after SIGQUIT", r, "load limit")
+    t.ok("SIGQUIT logged", wait_until(lambda: "draining" in d.log_text(), 2.0), "draining", d.tail(5))
+    r = Call(d.ng).offer()
+    t.eq("offers get load limit after SIGQUIT", "load limit", r.get("result"))
     gb, ga = c.flow(5)
     t.eq("the existing call still relays", (5, 5), (len(gb), len(ga)))
     t.result_ok("delete", c.delete())
@@ -393,11 +395,30 @@ def quality_in_query_and_delete(t):
         t.ok("leg a: MOS between 1 and 4.5", 10 <= qa.get("MOS x10", 0) <= 45, "10..45", qa)
         qb = find_quality(q, c.b_tag)
         t.ok("leg b: no loss", qb and qb.get("packets lost") == 0, 0, qb)
+        # RTT: b's SR goes through the relay to a; a answers 150 ms later with an
+        # RR quoting it (LSR) and saying it held it 100 ms (DLSR): the relay
+        # sees ~50 ms of round trip to a. a also reports 25/256 lost.
+        ntp = int((time.time() + 2208988800) * 65536) << 16
+        sr = struct.pack("!BBHIIIIII", 0x80, 200, 6, c.b.ssrc, ntp >> 32, ntp & 0xffffffff, 0, 0, 0)
+        c.b.rtcp.sendto(sr, (c.b.peer[0], c.b.peer[2]))
+        got = c.a.recv_rtcp(1, timeout=1.0)
+        t.need("SR relayed to a", len(got) == 1, 1, len(got))
+        time.sleep(0.15)
+        lsr = (ntp >> 16) & 0xffffffff
+        rr = struct.pack("!BBHI", 0x81, 201, 7, c.a.ssrc) + struct.pack(
+            "!IBBHIIII", c.b.ssrc, 25, 0, 3, 1000, 80, lsr, 6554)
+        c.a.rtcp.sendto(rr, (c.a.peer[0], c.a.peer[2]))
+        time.sleep(0.2)
+        qa = find_quality(d.ng.cmd("query", call_id=c.cid), c.a_tag)
+        t.ok("leg a: RTT from the RR about 50 ms", 20000 <= qa.get("rtt us", 0) <= 200000, "20..200 ms", qa)
+        t.eq("leg a: reported loss permille (25/256)", 97, qa.get("reported loss permille"))
+        print("  quality of leg a: %r" % qa)
         r = d.ng.cmd("delete", call_id=c.cid, from_tag=c.a_tag)
         t.result_ok("delete", r)
         t.ok("delete reply carries quality", find_quality(r, c.a_tag) is not None, "quality", r)
         size = len(rgtest.bencode(r))
         t.ok("delete reply under 1400 bytes", size < 1400, "< 1400", size)
+        print("  delete reply: %d bytes bencoded" % size)
         c.close()
 
 
