@@ -225,6 +225,7 @@ void stream_on_readable(uv_poll_t *h, int status, int events)
 			CNT_ADD(cs->c.pkts_in, 1);
 			CNT_ADD(cs->c.bytes_in, len);
 			CNT_SET(s->c.last_in_ms, now);
+			quality_in(ms, s, kind == PKT_RTCP, p, len, now);
 
 			struct mstream *prtp = msession_stream(ms, !s->leg, s->media, COMP_RTP);
 			struct mstream *o = kind == PKT_RTP || prtp->mux ? prtp
