@@ -86,19 +86,51 @@ def log(msg):
 # ports and sockets
 
 
-def free_udp_port(rng):
-    """A UDP port on 127.0.0.1 that is free now (bound and released)."""
-    for _ in range(200):
-        port = rng.randrange(20000, 32000)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise RuntimeError("no free UDP port found")
+PORT_AREA = (20000, 30000)   # below the kernel's ephemeral ports and below
+                             # the 30000+ ranges the daemon tests pick
+
+
+def udp_bindable(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class PortPlan:
+    """Hands out ports for one run, none twice: the relay's media range first,
+    then single ports and blocks (SIPp's -mp port P uses P..P+3: RTP, RTCP
+    offset and a video pair) that are free now and outside that range."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.taken = set()
+
+    def media_range(self, size):
+        used = set(proc_udp_sockets().values())
+        for _ in range(200):
+            pmin = self.rng.randrange(PORT_AREA[0], PORT_AREA[1] - size) & ~1
+            pmax = pmin + size - 1
+            if not any(pmin <= p <= pmax for p in used):
+                self.taken.update(range(pmin, pmax + 1))
+                return pmin, pmax
+        raise RuntimeError("no free port range found")
+
+    def block(self, count=1, align=1):
+        for _ in range(500):
+            base = self.rng.randrange(PORT_AREA[0], PORT_AREA[1] - count)
+            base -= base % align
+            ports = range(base, base + count)
+            if any(p in self.taken for p in ports):
+                continue
+            if all(udp_bindable(p) for p in ports):
+                self.taken.update(ports)
+                return base
+        raise RuntimeError("no free UDP ports found")
 
 
 def proc_udp_sockets():
@@ -115,18 +147,6 @@ def proc_udp_sockets():
         except OSError:
             pass
     return out
-
-
-def free_port_range(rng, size):
-    """An even [pmin, pmax] of `size` ports under the ephemeral range where no
-    UDP socket is bound now."""
-    used = set(proc_udp_sockets().values())
-    for _ in range(100):
-        pmin = rng.randrange(20000, 32600 - size) & ~1
-        pmax = pmin + size - 1
-        if not any(pmin <= p <= pmax for p in used):
-            return pmin, pmax
-    raise RuntimeError("no free port range found")
 
 
 def pid_socket_inodes(pid):
@@ -553,8 +573,9 @@ def run_transport(transport, rng, base_tmp):
     procs = Procs()
     sniffer = None
     try:
-        ng_port = free_udp_port(rng)
-        pmin, pmax = free_port_range(rng, RANGE_SIZE)
+        plan = PortPlan(rng)
+        pmin, pmax = plan.media_range(RANGE_SIZE)
+        ng_port = plan.block()
         unix_sock = os.path.join(tmp, "ng.sock")
         argv = relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmp,
                           os.path.join(tmp, "relay.pid"))
@@ -583,11 +604,11 @@ def run_transport(transport, rng, base_tmp):
         fds_before = pid_fd_count(relay_pid(relay, os.path.join(tmp, "relay.pid")))
 
         # Kamailio
-        sip_port = free_udp_port(rng)
-        uas_port = free_udp_port(rng)
-        uac_port = free_udp_port(rng)
-        uac_media = free_udp_port(rng) & ~1
-        uas_media = free_udp_port(rng) & ~1
+        sip_port = plan.block()
+        uas_port = plan.block()
+        uac_port = plan.block()
+        uac_media = plan.block(4, 2)
+        uas_media = plan.block(4, 2)
         with open(os.path.join(HERE, "kamailio.cfg.in")) as f:
             cfg = f.read()
         for key, val in (("SIP_PORT", sip_port), ("UAS_PORT", uas_port),
