@@ -1,0 +1,139 @@
+/* test_bench.c - unit tests of the load tool's pure parts: the latency
+ * histogram, the SDP writer/skimmer, and the pre-encoded frames.
+ * Runs with the project's unit runner (tests/unit/unit.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frames.h"
+#include "histo.h"
+#include "sdpmini.h"
+#include "unit.h"
+
+static void t_histo_linear(void)
+{
+	static struct histo h;
+	histo_reset(&h);
+	for (uint64_t v = 1; v <= 1000; v++)
+		histo_add(&h, v);
+	EXPECT_INT(h.count, 1000);
+	EXPECT_INT(h.max_us, 1000);
+	EXPECT_INT((long long)histo_quantile(&h, 0.50), 501);
+	EXPECT_INT((long long)histo_quantile(&h, 0.99), 991);
+	EXPECT_INT((long long)histo_quantile(&h, 0.0), 1);
+}
+
+static void t_histo_log(void)
+{
+	static struct histo h;
+	histo_reset(&h);
+	histo_add(&h, 100000);          /* 100 ms: in the log part */
+	double q = histo_quantile(&h, 0.5);
+	EXPECT(q <= 100000 && q >= 100000 * 0.98);
+	histo_add(&h, 1ull << 40);      /* beyond the range: last bucket */
+	EXPECT_INT(h.max_us, 1ull << 40);
+	EXPECT(histo_quantile(&h, 0.99) > 1e9);
+	static struct histo e;
+	histo_reset(&e);
+	EXPECT_INT((long long)histo_quantile(&e, 0.99), 0);
+}
+
+static void t_histo_merge(void)
+{
+	static struct histo a, b;
+	histo_reset(&a);
+	histo_reset(&b);
+	histo_add(&a, 10);
+	histo_add(&b, 20);
+	histo_add(&b, 30);
+	histo_merge(&a, &b);
+	EXPECT_INT(a.count, 3);
+	EXPECT_INT(a.max_us, 30);
+	EXPECT_INT((long long)histo_quantile(&a, 0.5), 20);
+}
+
+static void t_sdp_reply(void)
+{
+	/* the shape rtpengine sends back: session c=, dynamic and static
+	 * types, telephone-event, RTCP attributes */
+	const char *s =
+		"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio 31234 RTP/AVP 96 0 101\r\na=rtpmap:96 opus/48000/2\r\n"
+		"a=fmtp:96 useinbandfec=1\r\na=rtpmap:101 telephone-event/48000\r\n"
+		"a=sendrecv\r\na=rtcp:31235\r\n";
+	struct sdpmini m;
+	EXPECT_INT(sdpmini_parse(s, strlen(s), &m), 0);
+	EXPECT_STR(m.addr, "127.0.0.1");
+	EXPECT_INT(m.port, 31234);
+	EXPECT_INT(sdpmini_find(&m, "opus"), 96);
+	EXPECT_INT(sdpmini_find(&m, "PCMU"), 0);
+	EXPECT_INT(sdpmini_find(&m, "telephone-event"), 101);
+	EXPECT_INT(sdpmini_find(&m, "G729"), -1);
+	EXPECT_INT(m.pt[0].clock, 48000);
+}
+
+static void t_sdp_media_c(void)
+{
+	/* media-level c= wins; LF line ends; a second m= line is ignored */
+	const char *s = "v=0\nc=IN IP4 10.0.0.1\nm=audio 4000 RTP/AVP 18\n"
+			"c=IN IP4 127.0.0.2/127\nm=audio 5000 RTP/AVP 0\nc=IN IP4 10.9.9.9\n";
+	struct sdpmini m;
+	EXPECT_INT(sdpmini_parse(s, strlen(s), &m), 0);
+	EXPECT_STR(m.addr, "127.0.0.2");
+	EXPECT_INT(m.port, 4000);
+	EXPECT_INT(sdpmini_find(&m, "g729"), 18);
+	EXPECT_INT(sdpmini_find(&m, "PCMU"), -1);
+	const char *bad = "v=0\r\nc=IN IP4 1.2.3.4\r\n";
+	EXPECT_INT(sdpmini_parse(bad, strlen(bad), &m), -EINVAL);
+	const char *noaddr = "v=0\r\nm=audio 9 RTP/AVP 0\r\n";
+	EXPECT_INT(sdpmini_parse(noaddr, strlen(noaddr), &m), -EINVAL);
+}
+
+static void t_sdp_roundtrip(void)
+{
+	struct rg_buf b;
+	buf_init(&b);
+	struct sdpmini_offer c[2] = { { 0, "PCMU/8000", NULL }, { 18, "G729/8000", "annexb=no" } };
+	sdpmini_write(&b, 42, 40000, c, 2);
+	EXPECT(buf_ok(&b));
+	EXPECT(strstr(b.data, "a=fmtp:18 annexb=no\r\n") != NULL);
+	struct sdpmini m;
+	EXPECT_INT(sdpmini_parse(b.data, b.len, &m), 0);
+	EXPECT_INT(m.port, 40000);
+	EXPECT_INT(m.npt, 2);
+	EXPECT_INT(sdpmini_find(&m, "G729"), 18);
+	buf_free(&b);
+}
+
+static void t_frames(void)
+{
+	static struct frameset fs;
+	EXPECT_INT(frames_make(&fs, FRAMES_PCMU, -1, -1), 0);
+	EXPECT_INT(fs.len[0], 160);
+	EXPECT_INT(fs.ts_step, 160);
+	EXPECT_INT(frames_make(&fs, FRAMES_G729, -1, -1), 0);
+	for (int i = 0; i < FRAMES_N; i++)
+		EXPECT_INT(fs.len[i], 20);       /* two 10-byte frames, no SID */
+	EXPECT_INT(frames_make(&fs, FRAMES_OPUS, 24000, 5), 0);
+	EXPECT_INT(fs.clock, 48000);
+	EXPECT_INT(fs.ts_step, 960);
+	size_t total = 0;
+	for (int i = 0; i < FRAMES_N; i++) {
+		EXPECT(fs.len[i] > 2 && fs.len[i] <= FRAMES_MAXLEN);
+		total += fs.len[i];
+	}
+	/* 24 kbit/s for 1 s is 3000 bytes; VBR lands near it */
+	EXPECT(total > 1500 && total < 6000);
+}
+
+const struct unit_case unit_cases[] = {
+	UNIT(t_histo_linear),
+	UNIT(t_histo_log),
+	UNIT(t_histo_merge),
+	UNIT(t_sdp_reply),
+	UNIT(t_sdp_media_c),
+	UNIT(t_sdp_roundtrip),
+	UNIT(t_frames),
+	{ 0 },
+};
