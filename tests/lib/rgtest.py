@@ -358,9 +358,23 @@ def free_udp_port(addr="127.0.0.1"):
     return p
 
 
-def pick_port_range(size, lo=30000, hi=60000):
+def _default_span():
+    """Media ranges go between rtpgate's default range (10000-20000) and
+    the kernel's ephemeral ports, so that no client socket bound to port 0
+    lands in a test daemon's range; 30000-60000 if there is no room."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            eph = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        eph = 32768
+    return (20002, eph - 1) if eph - 20002 >= 6000 else (30000, 60000)
+
+
+def pick_port_range(size, lo=None, hi=None):
     """A random [min, max] range of `size` ports (min even) in which every
     port (or, for big ranges, a sample of 16) can be bound right now."""
+    if lo is None or hi is None:
+        lo, hi = _default_span()
     size = max(2, size)
     for _ in range(200):
         base = random.randrange(lo, hi - size) & ~1
