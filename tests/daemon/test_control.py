@@ -518,5 +518,51 @@ def unix_reply_in_one_read(t):
     t.eq("replies (~6 KB) not whole in the first read, of 15", 0, short)
 
 
+@suite.case
+def callee_side_requests(t):
+    """Kamailio swaps the tags for requests from the callee's side: a
+    re-INVITE from B (offer from-tag=B to-tag=A), its answer from A, a
+    query and a BYE's delete with from-tag=B all hit the same call."""
+    d = D()
+    c = Call(d.ng).setup()
+    to_b, to_a = c.relay_ports()
+    used = stats_ports(d.ng.cmd("statistics"))[0]
+    r = d.ng.cmd("offer", call_id=c.cid, from_tag=c.b_tag, to_tag=c.a_tag, sdp=c.b.sdp(),
+                 received_from=["IP4", "127.0.0.1"])
+    t.eq("re-offer from the callee: result", "ok", r.get("result"))
+    if r.get("sdp"):
+        t.eq("callee's re-offer reply: the port A sends to", to_a, Sdp(r["sdp"]).port())
+    r = d.ng.cmd("answer", call_id=c.cid, from_tag=c.b_tag, to_tag=c.a_tag, sdp=c.a.sdp(),
+                 received_from=["IP4", "127.0.0.1"])
+    t.eq("its answer from the caller: result", "ok", r.get("result"))
+    if r.get("sdp"):
+        t.eq("caller's answer reply: the port B sends to", to_b, Sdp(r["sdp"]).port())
+    t.eq("ports in use unchanged", used, stats_ports(d.ng.cmd("statistics"))[0])
+    gb, ga = c.flow(5)
+    t.eq("media after the callee's re-INVITE", (5, 5), (len(gb), len(ga)))
+    q = d.ng.cmd("query", call_id=c.cid, from_tag=c.b_tag, to_tag=c.a_tag)
+    t.eq("query with swapped tags", "ok", q.get("result"))
+    r = d.ng.cmd("delete", call_id=c.cid, from_tag=c.b_tag)
+    t.eq("delete from the callee's side: result", "ok", r.get("result"))
+    t.ok("...without a warning", "warning" not in r, "no warning", r)
+    time.sleep(0.2)
+    t.ok("call gone", c.cid not in list_calls(d.ng), "gone", list_calls(d.ng))
+    c.close()
+
+
+@suite.case
+def odd_call_ids(t):
+    """Call-IDs with spaces, quotes, non-ASCII and 400 characters work and
+    come back from list unchanged."""
+    d = D()
+    for cid in ("with space@host", 'q"uo\'te', "\u00e9t\u00e9-\u4e2d@x", "x" * 400):
+        c = Call(d.ng, cid=cid)
+        r = c.offer()
+        t.eq("offer with call-id %r: result" % cid[:20], "ok", r.get("result"))
+        t.ok("listed unchanged: %r" % cid[:20], cid in list_calls(d.ng), "listed", list_calls(d.ng))
+        c.delete()
+        c.close()
+
+
 if __name__ == "__main__":
     suite.run()

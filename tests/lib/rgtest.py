@@ -506,7 +506,11 @@ class Daemon:
         if not has("--log-level"):
             a.append("--log-level=7")
         if self.rtpengine:
-            a += ["--table=-1", "--log-stderr"]
+            t = socket.socket()
+            t.bind(("127.0.0.1", 0))
+            cli = t.getsockname()[1]
+            t.close()
+            a += ["--table=-1", "--log-stderr", "--listen-cli=127.0.0.1:%d" % cli]
             if not has("--num-threads"):
                 a.append("--num-threads=2")
         return a + self.extra
