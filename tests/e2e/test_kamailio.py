@@ -37,6 +37,8 @@ Which relay:
       --port-max={pmax} --delete-delay=0 --log-stderr --pidfile={pidfile}'
   (ng_unix_bridge.py in this folder adds the unix transport to it.)
 - E2E_TRANSPORTS=unix,udp picks the runs (default both).
+test_rtpproxy.py imports this file and swaps HERE, relay_argv, ng_ping_*,
+check_rtpstat; keep those names and signatures.
 Exit 77 (meson: skipped) when not root or a tool is missing. Every process
 started here is ended by its PID, also when meson's timeout sends SIGTERM.
 """
@@ -97,6 +99,17 @@ def udp_bindable(port):
         return True
     except OSError:
         return False
+    finally:
+        s.close()
+
+
+def free_udp_port(rng=None):
+    """A free UDP port outside PORT_AREA (the kernel picks an ephemeral one),
+    so it never meets a PortPlan's ports. test_rtpproxy.py uses it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
     finally:
         s.close()
 
