@@ -2,7 +2,8 @@
  *
  * A request occupies one of `inflight` slots from encoding until its reply
  * is decoded. Over UDP all slots share one socket and the cookie names the
- * slot ("<slot>.<serial>"), so a late reply to an earlier occupant of the
+ * slot ("<slot>.<salt>.<serial>", the salt differing per run because relays
+ * cache replies by cookie), so a late reply to an earlier occupant of the
  * slot is recognised and dropped; a slot whose reply is overdue resends the
  * same datagram, as Kamailio does. Over a UNIX socket every slot has its
  * own connection, the reply ends where the bencode value ends (the relay
@@ -33,6 +34,11 @@ int ngclient_open(struct ngclient *c, const char *spec)
 	c->udp_fd = -1;
 	c->timeout_ms = 1000;
 	c->tries = 3;
+	/* relays cache replies by cookie: a second run must not reuse the
+	 * first one's cookies, or it gets the first run's answers back */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->cookie_salt = (unsigned)getpid() * 2654435761u ^ (unsigned)ts.tv_nsec ^ (unsigned)ts.tv_sec;
 	if (!strncmp(spec, "unix:", 5)) {
 		struct sockaddr_un *un = (struct sockaddr_un *)&c->addr;
 		if (strlen(spec + 5) >= sizeof(un->sun_path))
@@ -143,7 +149,8 @@ static int ngc_start(struct ngclient *c, struct ngc_slot *s, unsigned slotno,
 	buf_reset(&s->out);
 	buf_reset(&s->in);
 	if (!c->unix_mode) {
-		buf_printf(&s->out, "%u.%llu", slotno, (unsigned long long)c->next_cookie++);
+		buf_printf(&s->out, "%u.%x.%llu", slotno, c->cookie_salt,
+			   (unsigned long long)c->next_cookie++);
 		s->cookie_len = s->out.len;
 		buf_putc(&s->out, ' ');
 	}

@@ -23,6 +23,7 @@ struct ngclient {
 	socklen_t addrlen;
 	int udp_fd;
 	uint64_t next_cookie;
+	unsigned cookie_salt;            /* differs per run */
 	unsigned timeout_ms;    /* per try; default 1000 */
 	unsigned tries;         /* UDP tries per request; default 3 */
 	char *rbuf;             /* 64 KiB receive buffer */
