@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 
 from rgtest import (Call, Daemon, NgUdp, NoReply, Sdp, Suite, binary, free_udp_port,
-                    pick_port_range, run_daemon, udp_bindable)
+                    pick_port_range, run_daemon, stats_workers, udp_bindable)
 
 suite = Suite()
 
@@ -161,6 +161,18 @@ def log_level_and_threads(t):
             gb, ga = c.flow(5)
             t.eq("%s: media flows" % " ".join(args), (5, 5), (len(gb), len(ga)))
             c.close()
+
+
+@suite.case
+def num_threads_workers(t):
+    """--num-threads=N gives N workers; without it, one per CPU (read from
+    statistics when it reports workers)."""
+    for args, want in ((["--num-threads=3"], 3), ([], os.cpu_count())):
+        with Daemon(ports=10, args=args) as d:
+            n = stats_workers(d.ng.cmd("statistics"))
+            if n is None:
+                t.skip("statistics does not report workers")
+            t.eq("workers with %s" % (args or "no --num-threads"), want, n)
 
 
 @suite.case

@@ -12,7 +12,7 @@ from rgtest import (Call, Daemon, Leg, NoReply, Sdp, Suite, bdecode, bencode, ca
                     leg_counts, list_calls, query_legs, query_totals, stats_ports,
                     stats_sessions, text, vectors_dir)
 
-suite = Suite()
+suite = Suite(case_timeout=40)
 _d = []
 
 
@@ -20,8 +20,19 @@ def D():
     """The daemon the cases share (200 ports = 50 streams: released ports
     rest a few seconds before reuse)."""
     if not _d:
-        _d.append(Daemon(ports=200).start())
+        d = Daemon(ports=200).start()
+        _d.append(d)
+        # for reply_cache_30s: an offer under a known cookie, then its delete
+        c = Call(d.ng)
+        msg = {"sdp": c.a.sdp(), "call-id": c.cid, "from-tag": c.a_tag, "command": "offer"}
+        d.ng.exchange(bencode(msg), cookie="rc30-%d" % os.getpid())
+        _early.update(msg=msg, raw=d.ng.last_raw, t=time.monotonic(), cid=c.cid)
+        c.delete()
+        c.close()
     return _d[0]
+
+
+_early = {}
 
 
 def transports(t):
@@ -562,6 +573,20 @@ def odd_call_ids(t):
         t.ok("listed unchanged: %r" % cid[:20], cid in list_calls(d.ng), "listed", list_calls(d.ng))
         c.delete()
         c.close()
+
+
+@suite.case
+def reply_cache_30s(t):
+    """CONTROL.md: the UDP reply cache keeps a reply at least 30 s. The
+    offer sent when the daemon started is repeated 31 s later: the same
+    bytes come back and the (deleted) call is not created again."""
+    d = D()
+    wait = _early["t"] + 31 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    d.ng.exchange(bencode(_early["msg"]), cookie="rc30-%d" % os.getpid())
+    t.eq("reply to the 31 s old cookie", _early["raw"], d.ng.last_raw)
+    t.ok("call not created again", _early["cid"] not in list_calls(d.ng), "absent", list_calls(d.ng))
 
 
 if __name__ == "__main__":

@@ -734,6 +734,15 @@ def stats_sessions(st):
     return None
 
 
+def stats_workers(st):
+    """Number of media workers from a statistics reply (length of a
+    "workers" list, or a number under "workers"/"threads"), or None."""
+    r = _find(st, lambda k, v: _norm(k) in ("workers", "threads", "numthreads"))
+    if not r:
+        return None
+    return len(r[1]) if isinstance(r[1], list) else _num(r[1])
+
+
 def query_totals(q):
     """{"RTP": {"packets","bytes","errors"}, "RTCP": {...}} with ints."""
     t = q.get("totals", {})
