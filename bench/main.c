@@ -41,7 +41,7 @@ struct opts {
 	unsigned calls, max_calls, ramp_start, ramp_step, inflight, slots, batch;
 	double duration, warmup, step_time, max_duration, loss_limit, p99_bound_ms;
 	int ramp, quiet, no_raw, rt_prio, opus_bitrate, opus_complexity;
-	const char *ng, *relay_cmd, *relay_log, *json, *csv, *plot, *label;
+	const char *ng, *relay_cmd, *relay_log, *json, *csv, *plot, *label, *transcode;
 	pid_t relay_pid;
 	unsigned port_min, port_max;
 };
@@ -100,6 +100,8 @@ static void usage(FILE *f)
 "  --rt-priority N     SCHED_FIFO priority of the generator thread, so a busy\n"
 "                      machine does not make it late (default 10; 0: off)\n"
 "  --opus-bitrate BPS --opus-complexity N   the callee's Opus frames\n"
+"  --transcode-codec S the entry of codec.transcode in the offer (default\n"
+"                      opus or G729; e.g. opus/48000/2/32000 to fix a bitrate)\n"
 "  --json FILE --csv FILE --plot FILE.png   results (plot needs gnuplot)\n"
 "  --label TEXT        a name for this run in the outputs\n"
 "  --quiet             no progress lines\n");
@@ -125,6 +127,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "opus-bitrate", 1, 0, 17 }, { "opus-complexity", 1, 0, 18 },
 		{ "json", 1, 0, 19 }, { "csv", 1, 0, 20 }, { "plot", 1, 0, 21 },
 		{ "label", 1, 0, 22 }, { "no-raw", 0, 0, 23 }, { "rt-priority", 1, 0, 24 },
+		{ "transcode-codec", 1, 0, 25 },
 		{ "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -172,6 +175,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 22: o->label = optarg; break;
 		case 23: o->no_raw = 1; break;
 		case 24: o->rt_prio = atoi(optarg); break;
+		case 25: o->transcode = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -365,7 +369,7 @@ static struct bval *make_offer(struct run *r, unsigned idx, uint16_t port)
 	bval_dict_add_str(d, "ICE", "remove");
 	if (r->o.sc == SC_OPUS || r->o.sc == SC_G729) {
 		struct bval *codec = bval_dict(), *tc = bval_list(), *mask = bval_list();
-		bval_list_add(tc, bval_str(far_codec(r)));
+		bval_list_add(tc, bval_str(r->o.transcode ? r->o.transcode : far_codec(r)));
 		bval_list_add(mask, bval_str("PCMU"));
 		bval_dict_add(codec, "transcode", tc);
 		bval_dict_add(codec, "mask", mask);
