@@ -39,6 +39,7 @@
 #define RTPP_MAX_LINE 2048
 #define RTPP_MAX_ARGS 8
 #define RTPP_MAX_PTS 32
+#define RTPP_MAX_MEDIA 16           /* highest ";N" media number */
 
 enum rtpp_op {
 	RTPP_V, RTPP_VF, RTPP_U, RTPP_L, RTPP_D, RTPP_Q, RTPP_I, RTPP_X,
@@ -59,7 +60,7 @@ struct rtpp_cmd {
 	int pts[RTPP_MAX_PTS];       /* C modifier */
 };
 
-/* Parses one command (len bytes, need not be NUL-terminated; a trailing
+/* rtpp_parse.c (pure, any thread). Parses one command (len bytes, need not be NUL-terminated; a trailing
  * CR/LF is ignored). Returns 0, or a negative "E" code (-1 syntax, -2
  * unknown command, -3 bad address/port) with a reason in err. Any byte
  * sequence is safe to pass. */
