@@ -33,8 +33,8 @@
 #include "procstat.h"
 #include "sdpmini.h"
 
-enum scenario { SC_RELAY, SC_OPUS, SC_G729, SC_CONTROL };
-static const char *const scenario_names[] = { "relay", "opus", "g729", "control" };
+enum scenario { SC_RELAY, SC_OPUS, SC_G729, SC_CONTROL, SC_LOOPBACK };
+static const char *const scenario_names[] = { "relay", "opus", "g729", "control", "loopback" };
 
 struct opts {
 	enum scenario sc;
@@ -76,7 +76,9 @@ static void usage(FILE *f)
 	fprintf(f,
 "usage: rtpgate-bench [options]\n"
 "  --scenario S        relay (PCMU both legs), opus, g729 (caller PCMU, callee\n"
-"                      only offered that codec: the relay transcodes), control\n"
+"                      only offered that codec: the relay transcodes), control,\n"
+"                      loopback (no relay: the legs send to each other, to\n"
+"                      measure what the generator itself can drive)\n"
 "  --calls N           calls for a fixed run (default 100)\n"
 "  --duration S        measured seconds (default 10)\n"
 "  --warmup S          seconds between set-up and measuring (default 2)\n"
@@ -137,7 +139,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 's': {
 			int found = -1;
-			for (int i = 0; i < 4; i++)
+			for (int i = 0; i < 5; i++)
 				if (!strcmp(optarg, scenario_names[i]))
 					found = i;
 			if (found < 0) {
@@ -570,6 +572,61 @@ static int add_calls(struct run *r, unsigned n)
 	return failed;
 }
 
+/* loopback: no relay, each leg sends straight to the other one */
+static int add_loopback_calls(struct run *r, unsigned n)
+{
+	struct media_call **cs = calloc(n, sizeof(*cs));
+	if (!cs)
+		return -ENOMEM;
+	unsigned nc = 0;
+	for (; nc < n; nc++) {
+		struct media_call *c = calloc(1, sizeof(*c));
+		if (!c)
+			break;
+		c->idx = r->next_idx++;
+		c->leg[0].fd = c->leg[1].fd = -1;
+		if (media_leg_open(&c->leg[0]) < 0 || media_leg_open(&c->leg[1]) < 0) {
+			media_call_close(c);
+			free(c);
+			break;
+		}
+		for (int side = 0; side < 2; side++) {
+			struct media_leg *l = &c->leg[side], *p = &c->leg[1 - side];
+			l->dst.sin_family = AF_INET;
+			l->dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			l->dst.sin_port = htons(p->port);
+			l->peer = p;
+			l->call_idx = c->idx;
+			l->side = side;
+			l->ssrc = (uint32_t)rand();
+			l->tx_seq = (uint16_t)rand();
+			l->tx_ts = (uint32_t)rand();
+			l->stamped = 1;
+			l->tx_frames = &r->pcmu;
+			l->tx_pt = 0;
+			l->rx_clock = 8000;
+		}
+		cs[nc] = c;
+	}
+	if (nc) {
+		struct media_call **p = realloc(r->calls, (r->ncalls + nc) * sizeof(*p));
+		if (!p) {
+			for (unsigned i = 0; i < nc; i++) {
+				media_call_close(cs[i]);
+				free(cs[i]);
+			}
+			free(cs);
+			return -ENOMEM;
+		}
+		r->calls = p;
+		memcpy(r->calls + r->ncalls, cs, nc * sizeof(*cs));
+		r->ncalls += nc;
+		media_add(&r->media, cs, nc);
+	}
+	free(cs);
+	return (int)(n - nc);
+}
+
 static int grow_calls(struct run *r, unsigned target)
 {
 	uint64_t t0 = procstat_now_ns();
@@ -577,7 +634,7 @@ static int grow_calls(struct run *r, unsigned target)
 	unsigned failed = 0;
 	while (want && !interrupted) {
 		unsigned n = want < r->o.batch ? want : r->o.batch;
-		int f = add_calls(r, n);
+		int f = r->o.sc == SC_LOOPBACK ? add_loopback_calls(r, n) : add_calls(r, n);
 		if (f < 0)
 			return f;
 		failed += (unsigned)f;
@@ -594,7 +651,7 @@ static int grow_calls(struct run *r, unsigned target)
 static void delete_calls(struct run *r)
 {
 	size_t n = r->ncalls;
-	for (size_t off = 0; off < n; off += r->o.batch) {
+	for (size_t off = 0; off < n && r->o.sc != SC_LOOPBACK; off += r->o.batch) {
 		size_t m = n - off < r->o.batch ? n - off : r->o.batch;
 		struct ngclient_req *q = calloc(m, sizeof(*q));
 		if (!q)
@@ -916,7 +973,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int rc = 0;
-	if (o->relay_cmd) {
+	if (o->sc == SC_LOOPBACK) {
+		/* nothing to start or ask: the generator measures itself */
+		snprintf(r->ng_spec, sizeof(r->ng_spec), "none");
+	} else if (o->relay_cmd) {
 		rc = relay_start(r);
 		if (rc < 0) {
 			fprintf(stderr, "cannot start the relay: %s\n", strerror(-rc));
@@ -928,13 +988,13 @@ int main(int argc, char **argv)
 		if (!r->relay_pid)
 			fprintf(stderr, "no --relay-pid: relay CPU and memory are not measured\n");
 	}
-	rc = ngclient_open(&r->ng, r->ng_spec);
+	rc = o->sc == SC_LOOPBACK ? 0 : ngclient_open(&r->ng, r->ng_spec);
 	if (rc < 0) {
 		fprintf(stderr, "ng %s: %s\n", r->ng_spec, strerror(-rc));
 		relay_stop(r);
 		return 1;
 	}
-	if (relay_ping(r, 10) < 0) {
+	if (o->sc != SC_LOOPBACK && relay_ping(r, 10) < 0) {
 		fprintf(stderr, "the relay at %s does not answer ping\n", r->ng_spec);
 		ngclient_close(&r->ng);
 		relay_stop(r);
@@ -959,7 +1019,8 @@ int main(int argc, char **argv)
 	}
 	if (r->relay_pid)
 		procstat_rss_kb(r->relay_pid, &r->rep.rss_after_delete_kb);
-	ngclient_close(&r->ng);
+	if (o->sc != SC_LOOPBACK)
+		ngclient_close(&r->ng);
 	relay_stop(r);
 
 	report_table(&r->rep);

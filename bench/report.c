@@ -41,7 +41,11 @@ void report_table(const struct bench_report *r)
 			printf("%6u %4s %8llu %7.3f %8.0f %8.0f %8.0f %7.3f %7.3f", w->calls, dir_names[d],
 			       (unsigned long long)w->sent[d], w->loss[d] * 100, w->p50_us[d],
 			       w->p99_us[d], w->max_us[d], w->jit_mean_ms[d], w->jit_max_ms[d]);
-			if (d == 0)
+			if (d == 0 && w->relay_cores < 0)   /* no relay pid: nothing measured */
+				printf(" | %6s %8s %8s %7s %5.1f | %6s %7s%s%s\n", "-", "-", "-", "-",
+				       w->gen_cores * 100, "-", "-", w->gen_bound ? "  GENERATOR-BOUND" : "",
+				       w->pass ? "" : "  FAIL");
+			else if (d == 0)
 				printf(" | %6.1f %8.0f %8.2f %7.0f %5.1f | %6.1f %7.2f%s%s\n",
 				       w->relay_cores * 100, w->relay_ns_per_pkt, w->relay_us_per_callsec,
 				       w->calls_per_core, w->gen_cores * 100, w->rss_kb / 1024.0,
