@@ -7,7 +7,8 @@ For each control transport (Kamailio's rtpengine_sock "unix:PATH" and
 1. starts the relay under test on a random free port range, with ng over UDP on
    a random loopback port and (rtpgate) a UNIX socket in a temporary folder;
 2. writes a Kamailio config from kamailio.cfg.in and starts Kamailio in the
-   foreground on a random loopback SIP port;
+   foreground on a random loopback SIP port, as user `kamailio` like Debian's
+   service (so rtpgate's UNIX socket must be reachable: --unix-mode=0666);
 3. starts a SIPp UAS, then a SIPp UAC that makes CALLS overlapping calls
    through Kamailio; in each call both parties play about 2 s of PCMA RTP
    and 4 RTCP sender reports (pcap files written here, a distinct SSRC per
@@ -565,7 +566,24 @@ def relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmpdir, pidfile):
     return [rtpgate_path(), "--foreground", "--interface=127.0.0.1",
             f"--listen-ng=127.0.0.1:{ng_port}", f"--listen-unix={unix_sock}",
             f"--port-min={pmin}", f"--port-max={pmax}", "--num-threads=2",
-            "--log-level=6", "--delete-delay=0", f"--pidfile={pidfile}"]
+            "--log-level=6", "--delete-delay=0", f"--pidfile={pidfile}",
+            "--unix-mode=0666"]
+
+
+def kamailio_user():
+    """(name, uid, gid) Kamailio drops to, or None to keep root. Like Debian's
+    service: user `kamailio` (E2E_KAMAILIO_USER, "" for root), so the UNIX
+    socket's permissions are exercised; root under RELAY_CMD, whose relay may
+    not make its socket reachable for others."""
+    import pwd
+    name = os.environ.get("E2E_KAMAILIO_USER", "kamailio")
+    if not name or os.environ.get("RELAY_CMD"):
+        return None
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return name, pw.pw_uid, pw.pw_gid
 
 
 def relay_pid(proc, pidfile):
@@ -634,10 +652,17 @@ def run_transport(transport, rng, base_tmp):
         rundir = os.path.join(tmp, "kamailio-run")
         os.mkdir(rundir)
         kam_log = os.path.join(tmp, "kamailio.log")
-        kam = procs.start("kamailio", [
-            tool("kamailio"), "-f", cfg_path, "-DD", "-E", "-m", "64",
-            "-M", "8", "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid"),
-        ], kam_log, cwd=tmp)
+        kam_argv = [tool("kamailio"), "-f", cfg_path, "-DD", "-E", "-m", "64",
+                    "-M", "8", "-Y", rundir, "-P", os.path.join(rundir, "kamailio.pid")]
+        user = kamailio_user()
+        if user:
+            # it must reach its config, its runtime folder and the socket
+            for d in (base_tmp, tmp):
+                os.chmod(d, 0o755)
+            os.chown(rundir, user[1], user[2])
+            kam_argv += ["-u", user[0], "-g", user[0]]
+            log(f"  Kamailio drops to user {user[0]}, as Debian's service does")
+        kam = procs.start("kamailio", kam_argv, kam_log, cwd=tmp)
         if not wait_for(f"Kamailio on udp port {sip_port}",
                         lambda: udp_port_bound(sip_port), 10, kam):
             failures.append(f"Kamailio did not start (exit status {kam.poll()}); its log:\n"
