@@ -17,6 +17,7 @@
 
 #include "call.h"
 #include "log.h"
+#include "negotiate.h"
 #include "ports.h"
 #include "rtpp.h"
 #include "worker.h"
@@ -36,9 +37,10 @@ static const unsigned lat_bounds_us[METRICS_LAT_BUCKETS] = {
 	50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 1000000,
 };
 
-/* Codec pairs the transcoder handles. The transcoding layer does not count
- * sessions per pair yet: the series exist with value 0 (docs/metrics.md). */
+/* Pairs always exposed (0 when idle), so dashboards have the series before
+ * the first transcoded call; pairs of other codecs appear when used. */
 static const char *const xcode_codecs[] = { "PCMU", "PCMA", "G729", "opus" };
+#define XPAIRS_MAX 64
 
 void metrics_observe_command(struct rg_daemon *d, const struct bval *req, uint64_t ns)
 {
@@ -98,13 +100,42 @@ void metrics_render(struct rg_daemon *d, struct rg_buf *o)
 	for (int i = 0; i < END__COUNT; i++)
 		buf_printf(o, "rtpgate_sessions_ended_total{reason=\"%s\"} %llu\n", end_reason_names[i],
 			   (unsigned long long)st->sessions_ended[i]);
-	help(o, "rtpgate_transcoded_sessions", "gauge", "calls now transcoding, by codec pair");
-	size_t nc = sizeof(xcode_codecs) / sizeof(xcode_codecs[0]);
+	/* "A>B" per transcoded media of every call (negotiate.c) */
+	struct { char pair[48]; unsigned n; } xp[XPAIRS_MAX];
+	size_t nxp = 0, nc = sizeof(xcode_codecs) / sizeof(xcode_codecs[0]);
 	for (size_t a = 0; a < nc; a++)
 		for (size_t b = 0; b < nc; b++)
-			if (a != b)
-				buf_printf(o, "rtpgate_transcoded_sessions{from=\"%s\",to=\"%s\"} 0\n",
-					   xcode_codecs[a], xcode_codecs[b]);
+			if (a != b && nxp < XPAIRS_MAX) {
+				snprintf(xp[nxp].pair, sizeof(xp[nxp].pair), "%s>%s", xcode_codecs[a], xcode_codecs[b]);
+				xp[nxp++].n = 0;
+			}
+	for (struct call *c = d->calls_head; c; c = c->next)
+		for (int m = 0; m < c->nmedia; m++) {
+			const char *p = codecs_pair(c, m);
+			if (!p)
+				continue;
+			size_t i = 0;
+			while (i < nxp && strcmp(xp[i].pair, p))
+				i++;
+			if (i == nxp && nxp < XPAIRS_MAX) {
+				snprintf(xp[nxp].pair, sizeof(xp[nxp].pair), "%s", p);
+				xp[nxp++].n = 0;
+			}
+			if (i < nxp)
+				xp[i].n++;
+		}
+	help(o, "rtpgate_transcoded_sessions", "gauge", "media streams now transcoding, by codec pair");
+	for (size_t i = 0; i < nxp; i++) {
+		const char *gt = strchr(xp[i].pair, '>');
+		if (!gt)
+			continue;
+		buf_puts(o, "rtpgate_transcoded_sessions{from=\"");
+		for (const char *q = xp[i].pair; q < gt; q++)
+			buf_putc(o, *q == '"' || *q == '\\' ? '_' : *q);
+		buf_puts(o, "\",to=\"");
+		label(o, gt + 1);
+		buf_printf(o, "\"} %u\n", xp[i].n);
+	}
 
 	static const char *const pnames[] = { "rtpgate_ports_used", "rtpgate_ports_free",
 					      "rtpgate_ports_resting", "rtpgate_ports_total" };
@@ -126,7 +157,7 @@ void metrics_render(struct rg_daemon *d, struct rg_buf *o)
 		}
 	}
 
-	uint64_t pk = 0, by = 0, rc = 0, ds = 0, dm = 0, dn = 0, da = 0, se = 0;
+	uint64_t pk = 0, by = 0, rc = 0, ds = 0, dm = 0, dn = 0, da = 0, se = 0, tc = 0;
 	for (int i = 0; i < d->nworkers; i++) {
 		const struct worker_stats *w = &d->workers[i].stats;
 		pk += ld(&w->pkts_relayed);
@@ -137,10 +168,12 @@ void metrics_render(struct rg_daemon *d, struct rg_buf *o)
 		dn += ld(&w->drop_nopeer);
 		da += ld(&w->drop_auth);
 		se += ld(&w->send_errors);
+		tc += ld(&w->transcoded);
 	}
 	one(o, "rtpgate_packets_relayed_total", "counter", "RTP and RTCP packets sent on to the other leg", pk);
 	one(o, "rtpgate_bytes_relayed_total", "counter", "bytes of the packets sent on", by);
 	one(o, "rtpgate_rtcp_packets_relayed_total", "counter", "RTCP packets among them", rc);
+	one(o, "rtpgate_transcoded_packets_total", "counter", "packets the transcoders produced", tc);
 	help(o, "rtpgate_packets_dropped_total", "counter", "packets not relayed, by reason");
 	const struct { const char *why; uint64_t v; } drops[] = {
 		{ "bad_source", ds }, { "malformed", dm }, { "auth_failure", da },

@@ -221,6 +221,23 @@ def metrics_documented_and_moving(t):
         t.eq("sessions_active after delete", 0, metric(text, "rtpgate_sessions_active"))
         t.ok("utilisation in 0..1", 0 <= metric(text, "rtpgate_worker_utilisation") <= d_workers(text),
              "0..1 per worker", metric(text, "rtpgate_worker_utilisation"))
+        # a transcoded call: the offerer has PCMU only, the answerer PCMA only
+        x = Call(d.ng)
+        x.offer(sdp=x.a.sdp(codecs=((0, "PCMU/8000"),)), codec={"transcode": ["PCMA"]})
+        r = x.answer(sdp=x.b.sdp(codecs=((8, "PCMA/8000"),)))
+        if r.get("result") == "ok":
+            gb, ga = x.flow(10)
+            text = scrape(port)
+            t.eq("transcoded_sessions PCMU>PCMA", 1,
+                 metric(text, "rtpgate_transcoded_sessions", {"from": "PCMU", "to": "PCMA"}))
+            t.ok("transcoded_packets_total moves", (metric(text, "rtpgate_transcoded_packets_total") or 0) > 0,
+                 "> 0", metric(text, "rtpgate_transcoded_packets_total"))
+            x.delete()
+            t.eq("transcoded_sessions after delete", 0,
+                 metric(scrape(port), "rtpgate_transcoded_sessions", {"from": "PCMU", "to": "PCMA"}))
+        else:
+            t.fail("transcoded call set up", "ok", r)
+        x.close()
         with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
             t.ok("content type", r.headers.get("Content-Type", "").startswith("text/plain"),
                  "text/plain", r.headers.get("Content-Type"))
