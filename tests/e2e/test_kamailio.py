@@ -38,7 +38,7 @@ Which relay:
       --port-max={pmax} --delete-delay=0 --log-stderr --pidfile={pidfile}'
   (ng_unix_bridge.py in this folder adds the unix transport to it.)
 - E2E_TRANSPORTS=unix,udp picks the runs (default both); E2E_CALLS=N makes
-  N calls per run instead of 4 (started 100 ms apart, so about 25 overlap).
+  N calls per run instead of 4 (started 100 ms apart, so up to about 30 overlap).
 test_rtpproxy.py imports this file and swaps HERE, relay_argv, ng_ping_*,
 check_rtpstat; keep those names and signatures.
 Exit 77 (meson: skipped) when not root or a tool is missing. Every process
@@ -633,7 +633,6 @@ def run_transport(transport, rng, base_tmp):
             failures.append(f"relay not ready (exit status {relay.poll()}); its log:\n"
                             + tail(relay_log))
             return failures
-        fds_before = pid_fd_count(relay_pid(relay, os.path.join(tmp, "relay.pid")))
 
         # Kamailio
         sip_port = plan.block()
@@ -669,6 +668,8 @@ def run_transport(transport, rng, base_tmp):
                             + tail(kam_log))
             return failures
         time.sleep(0.5)   # its start-up ping to the relay
+        rpid = relay_pid(relay, os.path.join(tmp, "relay.pid"))
+        fds_before = pid_fd_count(rpid)
 
         # SIPp parties and the sniffer
         write_rtp_pcap(os.path.join(tmp, "uac.pcap"), UAC_SSRC, RTP_PACKETS)
@@ -698,7 +699,6 @@ def run_transport(transport, rng, base_tmp):
         ] + common, os.path.join(tmp, "uac.log"), cwd=tmp)
         # while the calls run, watch how many ports of the range the relay
         # holds: proves the after-delete check below looks at the right process
-        rpid = relay_pid(relay, os.path.join(tmp, "relay.pid"))
         held_max = 0
         deadline = time.monotonic() + 45
         while uac.poll() is None and time.monotonic() < deadline:
@@ -732,10 +732,9 @@ def run_transport(transport, rng, base_tmp):
             f"per side for {overlap} overlapping calls)")
         if held_max < 2 * overlap:
             failures.append(f"relay held only {held_max} ports during {CALLS} calls")
-        left = []
         wait_for("the relay to release its ports",
-                 lambda: not (left.__setitem__(slice(None), pid_ports_in_range(
-                     rpid, pmin, pmax)) or left), 5)
+                 lambda: not pid_ports_in_range(rpid, pmin, pmax), 5)
+        left = pid_ports_in_range(rpid, pmin, pmax)
         fds_after = pid_fd_count(rpid)
         log(f"  after the BYEs: relay UDP sockets in {pmin}-{pmax}: "
             f"{left or 'none'} (expected none); relay fds before the calls "
