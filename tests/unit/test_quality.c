@@ -1,0 +1,129 @@
+/* test_quality.c - per-leg quality (quality.c): loss and jitter from RTP
+ * seen on the packet path, the party's report blocks, RTT against a relayed
+ * SR, and the E-model MOS estimate at known points. */
+#include "unit.h"
+#include "quality.h"
+#include "session.h"
+
+#include <arpa/inet.h>
+
+static size_t rtp(uint8_t *p, uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t pt)
+{
+	memset(p, 0, 172);
+	p[0] = 0x80;
+	p[1] = pt;
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	uint32_t v = htonl(ts);
+	memcpy(p + 4, &v, 4);
+	v = htonl(ssrc);
+	memcpy(p + 8, &v, 4);
+	return 172;
+}
+
+static void t_mos(void)
+{
+	/* perfect line: R = 93.2 - 10/40 = 92.95 -> MOS 4.40 */
+	EXPECT_INT(quality_mos_x10(0, 0, 0), 44);
+	/* 5 % loss: R = 93.2 - 0.25 - 12.5 = 80.45 -> 4.04 */
+	EXPECT_INT(quality_mos_x10(50, 0, 0), 40);
+	/* 20 % loss: R = 42.95 -> 2.21 */
+	EXPECT_INT(quality_mos_x10(200, 0, 0), 22);
+	/* 400 ms RTT, 20 ms jitter: latency 250 ms, R = 80.2 -> 4.03 */
+	EXPECT_INT(quality_mos_x10(0, 20000, 400000), 40);
+	/* everything lost: the floor */
+	EXPECT_INT(quality_mos_x10(1000, 0, 0), 10);
+}
+
+static void t_loss_and_jitter(void)
+{
+	struct msession *ms = msession_new("q", 1);
+	EXPECT(ms != NULL);
+	struct mstream *a = msession_stream(ms, 0, 0, COMP_RTP);
+	uint8_t p[200];
+	/* 100 packets 20 ms apart, every 10th missing: 10 % loss, no jitter */
+	for (int i = 0; i < 100; i++)
+		if (i % 10 != 3)
+			quality_in(ms, a, false, p, rtp(p, (uint16_t)(1000 + i), 160u * (unsigned)i, 7, 0),
+				   20u * (unsigned)i);
+	struct quality_summary q;
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.lost, 10);
+	EXPECT_INT(q.expected, 100);
+	EXPECT_INT(q.loss_permille, 100);
+	EXPECT_INT(q.jitter_us, 0);
+	/* a new SSRC keeps what was counted */
+	for (int i = 0; i < 10; i++)
+		quality_in(ms, a, false, p, rtp(p, (uint16_t)(50 + 2 * i), 160u * (unsigned)i, 8, 0),
+			   2000 + 20u * (unsigned)i);
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 119);
+	EXPECT_INT(q.lost, 19);
+	/* leg b saw nothing */
+	quality_leg(ms, 1, &q);
+	EXPECT_INT(q.expected, 0);
+	EXPECT_INT(q.mos_x10, 44);
+	msession_unref(ms);
+}
+
+static void t_jitter_dynamic_pt(void)
+{
+	struct msession *ms = msession_new("q", 1);
+	struct mstream *a = msession_stream(ms, 0, 0, COMP_RTP);
+	uint8_t p[200];
+	/* opus (48 kHz): arrivals alternate 10 ms early/late */
+	for (int i = 0; i < 400; i++)
+		quality_in(ms, a, false, p, rtp(p, (uint16_t)i, 960u * (unsigned)i, 9, 111),
+			   20u * (unsigned)i + (i % 2 ? 10 : 0));
+	struct quality_summary q;
+	quality_leg(ms, 0, &q);
+	/* |D| = 10 ms each packet: the estimate converges to 10 ms */
+	EXPECT(q.jitter_us > 9000 && q.jitter_us <= 10000);
+	msession_unref(ms);
+}
+
+static void t_rtcp_reports_and_rtt(void)
+{
+	struct msession *ms = msession_new("q", 1);
+	struct mstream *a_rtcp = msession_stream(ms, 0, 0, COMP_RTCP);
+	struct mstream *b_rtcp = msession_stream(ms, 1, 0, COMP_RTCP);
+	uint8_t buf[200];
+	/* b sends an SR at loop time 1000 ms; it is relayed to a */
+	struct rtcp_sender_info si = { .ntp = 0x0000123456780000ull, .rtp_ts = 0 };
+	int n = rtcp_build_sr(buf, sizeof(buf), 22, &si, NULL, 0);
+	EXPECT(n > 0);
+	quality_in(ms, b_rtcp, true, buf, (size_t)n, 1000);
+	/* a reports at 1300 ms that it held the SR 200 ms, lost 64/256 */
+	struct rtcp_report_block rb = {
+		.ssrc = 22, .fraction_lost = 64, .cumulative_lost = 5, .jitter = 80,
+		.lsr = rtcp_ntp_mid32(si.ntp), .dlsr = rtcp_us_to_q16(200000),
+	};
+	n = rtcp_build_rr(buf, sizeof(buf), 11, &rb, 1);
+	EXPECT(n > 0);
+	quality_in(ms, a_rtcp, true, buf, (size_t)n, 1300);
+	struct quality_summary q;
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.reports, 1);
+	EXPECT_INT(q.rep_loss_permille, 250);
+	EXPECT_INT(q.loss_permille, 250);
+	EXPECT(q.rtt_us >= 99900 && q.rtt_us <= 100100);
+	EXPECT_INT(q.jitter_us, 10000);      /* 80 units at 8 kHz */
+	/* a report quoting another SR gives no RTT */
+	rb.lsr ^= 1;
+	n = rtcp_build_rr(buf, sizeof(buf), 11, &rb, 1);
+	quality_in(ms, msession_stream(ms, 1, 0, COMP_RTCP), true, buf, (size_t)n, 1400);
+	quality_leg(ms, 1, &q);
+	EXPECT_INT(q.rtt_us, 0);
+	/* garbage RTCP changes nothing and does not crash */
+	memset(buf, 0xff, sizeof(buf));
+	quality_in(ms, a_rtcp, true, buf, sizeof(buf), 1500);
+	quality_in(ms, a_rtcp, true, buf, 3, 1500);
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.reports, 1);
+	msession_unref(ms);
+}
+
+const struct unit_case unit_cases[] = {
+	UNIT(t_mos), UNIT(t_loss_and_jitter), UNIT(t_jitter_dynamic_pt),
+	UNIT(t_rtcp_reports_and_rtt), { 0 },
+};
