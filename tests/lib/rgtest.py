@@ -1242,7 +1242,7 @@ def vectors_dir():
     if d:
         return os.path.join(d, "kamailio-5.6.3") if os.path.isdir(os.path.join(d, "kamailio-5.6.3")) else d
     here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(here, "..", "..", "..", "shared", "vectors", "kamailio-5.6.3")
+    return os.path.join(here, "..", "data", "vectors", "kamailio-5.6.3")
 
 
 def wait_until(pred, timeout, step=0.1):

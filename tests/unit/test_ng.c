@@ -1,5 +1,5 @@
 /* test_ng.c - ng framing and request decoding, with Kamailio 5.6.3's own
- * requests (../shared/vectors/kamailio-5.6.3, see its README.md). */
+ * requests (tests/data/vectors/kamailio-5.6.3, a copy of ../shared/vectors; see its README.md). */
 #include "unit.h"
 #include "ng.h"
 

@@ -29,7 +29,7 @@ static const char *join(const char *env, const char *fallback, const char *rel)
 }
 
 const char *unit_src_path(const char *rel) { return join("RG_SRCDIR", ".", rel); }
-const char *unit_vector_path(const char *rel) { return join("RG_VECTORS", "../shared/vectors", rel); }
+const char *unit_vector_path(const char *rel) { return join("RG_VECTORS", "tests/data/vectors", rel); }
 
 char *unit_read_file(const char *path, size_t *len)
 {
