@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
+
 #include "rtpp.h"
+
+/* main.c defines this for the daemon; librelay's users bring their own */
+uint64_t rg_now_ms(void) { return 0; }
 
 static void inside(const struct rtpp_cmd *c, const char *s)
 {
