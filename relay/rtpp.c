@@ -90,7 +90,7 @@ static int reply_code_for(const char *reason)
 
 static void offer_answer(struct rg_daemon *d, const struct rtpp_cmd *c, struct rg_buf *out)
 {
-	char cid[600];
+	char cid[RTPP_MAX_CALLID + 8];
 	call_name(c, c->medianum, cid, sizeof(cid));
 	if (c->op == RTPP_L && !c->to_tag) {
 		buf_puts(out, "E1\n");
@@ -174,7 +174,7 @@ static void cmd_delete(struct rg_daemon *d, const struct rtpp_cmd *c, struct rg_
 {
 	int found = 0;
 	for (int n = 1; n <= RTPP_MAX_MEDIA; n++) {
-		char cid[600];
+		char cid[RTPP_MAX_CALLID + 8];
 		call_name(c, n, cid, sizeof(cid));
 		struct call *cl = call_find(d, cid);
 		if (!cl)
@@ -198,7 +198,7 @@ static uint64_t ld(_Atomic uint64_t *v) { return atomic_load_explicit(v, memory_
 
 static void cmd_query(struct rg_daemon *d, const struct rtpp_cmd *c, struct rg_buf *out)
 {
-	char cid[600];
+	char cid[RTPP_MAX_CALLID + 8];
 	call_name(c, 1, cid, sizeof(cid));
 	struct call *cl = call_find(d, cid);
 	if (!cl) {

@@ -40,6 +40,7 @@
 #define RTPP_MAX_ARGS 8
 #define RTPP_MAX_PTS 32
 #define RTPP_MAX_MEDIA 16           /* highest ";N" media number */
+#define RTPP_MAX_CALLID 512         /* longest call-id (with ";via-branch") */
 
 enum rtpp_op {
 	RTPP_V, RTPP_VF, RTPP_U, RTPP_L, RTPP_D, RTPP_Q, RTPP_I, RTPP_X,

@@ -207,6 +207,8 @@ int rtpp_parse(const char *text, size_t len, struct rtpp_cmd *c, char *err, size
 		if (argc < 3 || argc > 4)
 			return fail(err, errlen, 1, "%c needs CALLID FROMTAG [TOTAG]", op);
 		c->call_id = argv[1];
+		if (strlen(c->call_id) > RTPP_MAX_CALLID)
+			return fail(err, errlen, 1, "call-id longer than %d bytes", RTPP_MAX_CALLID);
 		c->from_tag = argv[2];
 		c->to_tag = argc > 3 ? argv[3] : NULL;
 		split_medianum(argv[2]);
@@ -223,6 +225,8 @@ int rtpp_parse(const char *text, size_t len, struct rtpp_cmd *c, char *err, size
 			return fail(err, errlen, 1, "%c needs CALLID ADDR PORT FROMTAG%s", op,
 				    op == 'U' ? " [TOTAG]" : " TOTAG");
 		c->call_id = argv[1];
+		if (strlen(c->call_id) > RTPP_MAX_CALLID)
+			return fail(err, errlen, 1, "call-id longer than %d bytes", RTPP_MAX_CALLID);
 		c->addr = argv[2];
 		c->from_tag = argv[4];
 		c->to_tag = argc > 5 ? argv[5] : NULL;

@@ -107,6 +107,14 @@ static void t_errors(void)
 	big[0] = 'U';
 	big[1] = ' ';
 	EXPECT_INT(rtpp_parse(big, sizeof(big), &c, err, sizeof(err)), -1);
+	char longid[700];
+	memset(longid, 0, sizeof(longid));
+	memcpy(longid, "D ", 2);
+	memset(longid + 2, 'c', RTPP_MAX_CALLID + 1);
+	strcat(longid, " t");
+	EXPECT_INT(parse(longid), -1);
+	longid[2 + RTPP_MAX_CALLID] = ' ';
+	EXPECT_INT(parse(longid), 0);
 	/* every error names what was wrong */
 	EXPECT_INT(parse("U cid 1.2.3.4 70000 t"), -3);
 	EXPECT(strstr(err, "70000") != NULL);
