@@ -430,9 +430,12 @@ static void event_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *
 		marker = true;
 		if (x->gen) {
 			int32_t gap = (int32_t)(ts - x->in_next_ts);
-			if (gap > 0 && gap < (int32_t)x->in.desc->clock_rate) {
+			int32_t clock = x->in.desc->clock_rate;
+			if (gap > 0 && gap < clock) {
 				push(x, NULL, (int)in_ts_to_samples(x, (uint32_t)gap), now);
 				x->in_next_ts = ts;
+			} else if (gap >= clock || gap < -clock) {
+				rebase(x, ts);   /* far from the audio: the tone starts afresh */
 			}
 			codec_dtmf_gen_start(x->gen, ev.event < 16 ? ev.event : 0, ev.volume);
 		}

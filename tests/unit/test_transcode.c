@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <time.h>
 
 #if !defined(__has_feature)
 #define __has_feature(x) 0
@@ -89,6 +90,7 @@ struct rig {
 	uint8_t rtcp[512];
 	size_t rtcp_len;
 	uint64_t now;
+	uint64_t ns, fed;            /* time spent in xcoder_rtp_in */
 };
 
 static const struct codec_desc *find(const char *name)
@@ -157,7 +159,12 @@ static int rig_feed(struct rig *r, const uint8_t *pkt, size_t len)
 	uint8_t *outs[4] = { bufs[0], bufs[1], bufs[2], bufs[3] };
 	size_t lens[4];
 	uint8_t kinds[4];
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int n = xcoder_rtp_in(r->x, pkt, len, r->now, outs, sizeof(bufs[0]), lens, 4, kinds);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	r->ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
+	r->fed++;
 	for (int i = 0; i < n; i++) {
 		if (kinds[i] == XC_OUT_RTCP) {
 			r->nrtcp++;
@@ -266,6 +273,9 @@ static void t_pairs(void)
 					unit_fail(__FILE__, __LINE__, "%s: first packet: expected M and pt %d, got M=%d pt %d",
 						  what, r.cfg.out.pt, r.log[0].marker, r.log[0].pt);
 				check_tone(&r, what);
+				if (getenv("RG_VERBOSE"))
+					printf("  %s: %.1f us CPU per packet in xcoder_rtp_in\n", what,
+					       (double)r.ns / (double)(r.fed ? r.fed : 1) / 1000.0);
 			}
 			rig_free(&r);
 		}
@@ -338,6 +348,45 @@ static void t_loss_reorder(void)
 		check_tone(&r, what);
 		rig_free(&r);
 	}
+}
+
+static void t_dtx(void)
+{
+	/* G.729 Annex B towards the other leg: silence sends (almost) nothing,
+	 * time still passes, the next talkspurt starts with M */
+	struct rig r;
+	if (rig_new(&r, "PCMU", 20, -1, "G729", 20, -1) == 0) {
+		xcoder_free(r.x);
+		r.x = NULL;
+		r.cfg.out.params.annexb = true;
+		EXPECT_INT(xcoder_new(&r.cfg, &r.x), 0);
+		if (r.x) {
+			rig_send(&r, 25);
+			int talk = r.nlog;
+			for (int i = 0; i < 50; i++) {   /* 1 s of silence */
+				uint8_t pkt[1500];
+				size_t len = rig_make(&r, pkt, sizeof(pkt), 0.0);
+				rig_feed(&r, pkt, len);
+			}
+			int quiet = r.nlog - talk;
+			rig_send(&r, 25);
+			if (quiet > 25)
+				unit_fail(__FILE__, __LINE__, "expected < 25 packets in 1 s of silence, got %d", quiet);
+			int resumed = -1;
+			for (int i = talk + quiet; i < r.nlog && resumed < 0; i++)
+				if (r.log[i].len > 2)
+					resumed = i;
+			if (resumed > 0) {
+				const struct outpkt *p = &r.log[resumed - 1], *q = &r.log[resumed];
+				EXPECT(q->marker || p->len <= 2);
+				EXPECT_INT(q->seq, (uint16_t)(p->seq + 1));
+				EXPECT(q->ts - p->ts >= 160 && (q->ts - p->ts) % 80 == 0);
+			}
+			/* the last packet sits where 100 frames of time put it */
+			EXPECT_INT(r.log[r.nlog - 1].ts - r.log[0].ts, 99 * 160);
+		}
+	}
+	rig_free(&r);
 }
 
 static void t_ssrc_change(void)
@@ -611,6 +660,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_ptime),
 	UNIT(t_loss_reorder),
 	UNIT(t_ssrc_change),
+	UNIT(t_dtx),
 	UNIT(t_silence_marker),
 	UNIT(t_dtmf_events),
 	UNIT(t_dtmf_inband),
