@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "media.h"
+#include "profile.h"
 
 struct bench_row {                      /* one measured window */
 	unsigned calls;
@@ -27,6 +28,8 @@ struct bench_row {                      /* one measured window */
 	long rss_kb;
 	double mem_per_call_kb;
 	int pass;                       /* loss and p99 within bounds */
+	int has_profile;                /* --perf: where the relay's CPU went */
+	struct profile_share prof;
 };
 
 struct bench_control {

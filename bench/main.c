@@ -31,6 +31,7 @@
 #include "media.h"
 #include "ngclient.h"
 #include "procstat.h"
+#include "profile.h"
 #include "sdpmini.h"
 
 enum scenario { SC_RELAY, SC_OPUS, SC_G729, SC_CONTROL, SC_LOOPBACK };
@@ -40,7 +41,7 @@ struct opts {
 	enum scenario sc;
 	unsigned calls, max_calls, ramp_start, ramp_step, inflight, slots, batch;
 	double duration, warmup, step_time, max_duration, loss_limit, p99_bound_ms;
-	int ramp, quiet, no_raw, rt_prio, opus_bitrate, opus_complexity;
+	int ramp, quiet, no_raw, rt_prio, perf, opus_bitrate, opus_complexity;
 	const char *ng, *relay_cmd, *relay_log, *json, *csv, *plot, *label, *transcode;
 	pid_t relay_pid;
 	unsigned port_min, port_max;
@@ -105,6 +106,8 @@ static void usage(FILE *f)
 "  --transcode-codec S the entry of codec.transcode in the offer (default\n"
 "                      opus or G729; e.g. opus/48000/2/32000 to fix a bitrate)\n"
 "  --json FILE --csv FILE --plot FILE.png   results (plot needs gnuplot)\n"
+"  --perf              sample the relay with perf during each window and show\n"
+"                      the share of its CPU in codecs, kernel, libc, itself\n"
 "  --label TEXT        a name for this run in the outputs\n"
 "  --quiet             no progress lines\n");
 }
@@ -129,7 +132,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "opus-bitrate", 1, 0, 17 }, { "opus-complexity", 1, 0, 18 },
 		{ "json", 1, 0, 19 }, { "csv", 1, 0, 20 }, { "plot", 1, 0, 21 },
 		{ "label", 1, 0, 22 }, { "no-raw", 0, 0, 23 }, { "rt-priority", 1, 0, 24 },
-		{ "transcode-codec", 1, 0, 25 },
+		{ "transcode-codec", 1, 0, 25 }, { "perf", 0, 0, 26 },
 		{ "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -178,6 +181,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 23: o->no_raw = 1; break;
 		case 24: o->rt_prio = atoi(optarg); break;
 		case 25: o->transcode = optarg; break;
+		case 26: o->perf = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -712,6 +716,13 @@ static int measure(struct run *r, double settle, double secs)
 	uint64_t c0 = 0, c1 = 0;
 	sleep_until(t0);
 	int have_cpu = r->relay_pid && procstat_cpu_ns(r->relay_pid, &c0) == 0;
+	char perf_file[96];
+	pid_t perf_pid = -1;
+	if (r->o.perf && r->relay_pid) {
+		snprintf(perf_file, sizeof(perf_file), "/tmp/rtpgate-bench-%d-%zu.perf",
+			 (int)getpid(), r->rep.nrows);
+		perf_pid = profile_start(r->relay_pid, secs, perf_file);
+	}
 	sleep_until(t1);
 	if (have_cpu && procstat_cpu_ns(r->relay_pid, &c1) != 0)
 		have_cpu = 0;
@@ -722,9 +733,18 @@ static int measure(struct run *r, double settle, double secs)
 	sleep_until(t1 + 300000000ull); /* let the window's last packets arrive */
 	struct media_result res;
 	media_collect(&r->media, &res);
+	struct profile_share prof;
+	int prof_rc = perf_pid > 0 ? profile_finish(perf_pid, perf_file, &prof) : -1;
+	if (perf_pid > 0 && prof_rc < 0)
+		fprintf(stderr, "perf: %s\n", prof_rc == -ENOENT ?
+			"not found (apt-get install linux-perf)" : strerror(-prof_rc));
 	struct bench_row *row = new_row(r);
 	if (!row)
 		return -ENOMEM;
+	if (prof_rc == 0) {
+		row->has_profile = 1;
+		row->prof = prof;
+	}
 	double wsecs = (double)(t1real - t0) / 1e9;
 	row->calls = res.calls;
 	row->secs = wsecs;

@@ -1,0 +1,28 @@
+/* profile.h - where a relay's CPU goes, by sampling it with perf.
+ *
+ * Optional (rtpgate-bench --perf): runs `perf record -e cpu-clock` on the
+ * relay for one measurement window and sorts the samples into codec
+ * libraries, the kernel, the C library, the relay's own code and the rest.
+ * Control thread only. Needs the perf tool (Debian: linux-perf).
+ */
+#ifndef BENCH_PROFILE_H
+#define BENCH_PROFILE_H
+
+#include <sys/types.h>
+
+struct profile_share {
+	double codec;           /* libopus, libbcg729, libspandsp, ffmpeg's, codec_* */
+	double math;            /* libm (resamplers, codecs' float paths) */
+	double kernel;
+	double libc;
+	double relay;           /* the relay's own code outside codec_* */
+	double other;
+	unsigned long samples;
+};
+
+/* Starts perf on pid for secs seconds; returns perf's pid or -errno. */
+pid_t profile_start(pid_t pid, double secs, const char *datafile);
+/* Waits for perf and fills out from its report. 0 or -errno. */
+int profile_finish(pid_t perf_pid, const char *datafile, struct profile_share *out);
+
+#endif
