@@ -605,34 +605,41 @@ def run_transport(transport, rng, base_tmp):
     procs = Procs()
     sniffer = None
     try:
-        plan = PortPlan(rng)
-        pmin, pmax = plan.media_range(RANGE_SIZE)
-        ng_port = plan.block()
         unix_sock = os.path.join(tmp, "ng.sock")
-        argv = relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmp,
-                          os.path.join(tmp, "relay.pid"))
-        if argv is None:
-            log(f"[{transport}] SKIPPED: RELAY_CMD has no {{unix_sock}}, so that "
-                "relay cannot listen on a UNIX socket (rtpengine cannot); only "
-                "rtpgate runs the unix: variant")
-            return None
-        log(f"[{transport}] relay media range {pmin}-{pmax}, ng udp "
-            f"127.0.0.1:{ng_port}" + (f", unix {unix_sock}" if transport == "unix" else ""))
-
         relay_log = os.path.join(tmp, "relay.log")
-        relay = procs.start("relay", argv, relay_log)
-        if transport == "unix":
-            ready = wait_for("the relay to answer ping on " + unix_sock,
-                             lambda: ng_ping_unix(unix_sock), 10, relay)
-            sock_spec = f"unix:{unix_sock}"
-        else:
-            ready = wait_for(f"the relay to answer ping on udp port {ng_port}",
-                             lambda: ng_ping_udp(ng_port), 10, relay)
-            sock_spec = f"udp:127.0.0.1:{ng_port}"
-        if not ready:
-            failures.append(f"relay not ready (exit status {relay.poll()}); its log:\n"
-                            + tail(relay_log))
-            return failures
+        # Ports are free when picked, but on a shared machine another test
+        # may take one before the relay binds it: then try new ones.
+        for attempt in range(3):
+            plan = PortPlan(rng)
+            pmin, pmax = plan.media_range(RANGE_SIZE)
+            ng_port = plan.block()
+            argv = relay_argv(transport, ng_port, pmin, pmax, unix_sock, tmp,
+                              os.path.join(tmp, "relay.pid"))
+            if argv is None:
+                log(f"[{transport}] SKIPPED: RELAY_CMD has no {{unix_sock}}, so that "
+                    "relay cannot listen on a UNIX socket (rtpengine cannot); only "
+                    "rtpgate runs the unix: variant")
+                return None
+            log(f"[{transport}] relay media range {pmin}-{pmax}, ng udp "
+                f"127.0.0.1:{ng_port}" + (f", unix {unix_sock}" if transport == "unix" else ""))
+            relay = procs.start("relay", argv, relay_log)
+            if transport == "unix":
+                ready = wait_for("the relay to answer ping on " + unix_sock,
+                                 lambda: ng_ping_unix(unix_sock), 10, relay)
+                sock_spec = f"unix:{unix_sock}"
+            else:
+                ready = wait_for(f"the relay to answer ping on udp port {ng_port}",
+                                 lambda: ng_ping_udp(ng_port), 10, relay)
+                sock_spec = f"udp:127.0.0.1:{ng_port}"
+            if ready:
+                break
+            procs.stop(relay)
+            if "in use" not in tail(relay_log).lower() or attempt == 2:
+                failures.append(f"relay not ready (exit status {relay.poll()}); "
+                                "its log:\n" + tail(relay_log))
+                return failures
+            log("  a port was taken meanwhile (relay log: "
+                f"{tail(relay_log, 1).strip()}); again with other ports")
 
         # Kamailio
         sip_port = plan.block()
