@@ -7,15 +7,17 @@ right relay ports); the drops are counted. Also: the same spray against an
 SRTP leg, and control requests from a source outside --ng-allow.
 Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_bleed.py"""
 
+import os
 import random
+import resource
 import select
 import socket
 import struct
 import threading
 import time
 
-from rgtest import (Call, Daemon, Leg, NgUdp, NoReply, Suite, bencode, rtcp_sr, rtp_build,
-                    rtp_parse)
+from rgtest import (Call, Daemon, Leg, NgUdp, NoReply, Suite, bencode, free_udp_port,
+                    pick_port_range, rtcp_sr, rtp_build, rtp_parse)
 
 suite = Suite(case_timeout=120)
 ATTACKER_IPS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
@@ -227,6 +229,68 @@ def control_request_too_big(t):
         st = stats(d.ng)
         t.ok("counted", int(st["control"]["dropped"]) + int(st["control"]["malformed"]) >= 1,
              ">= 1", st["control"])
+
+
+def max_open_files(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    return None
+
+
+@suite.case
+def nofile_raised_for_the_port_range(t):
+    """Soft limit 256, hard limit higher: rtpgate raises its soft limit to
+    what a 2000-port range needs."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2400:
+        t.skip("hard open-file limit %d is too low for this case" % hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        d = Daemon(ports=2000).start()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    try:
+        n = max_open_files(d.pid)
+        t.ok("soft limit raised to at least range + 256", n is not None and n >= 2256, ">= 2256", n)
+        t.ok("no warning about the limit", "open-file limit" not in d.log_text(), "none", d.tail(5))
+    finally:
+        d.stop()
+
+
+@suite.case
+def nofile_too_low_says_so(t):
+    """Soft and hard limit 300 for a 2000-port range: the daemon starts and
+    either raises the limit (root with CAP_SYS_RESOURCE may) or says clearly
+    that the range cannot be served."""
+    import subprocess
+    lo, hi = pick_port_range(2000)
+    cmd = [os.environ.get("RTPGATE", "build/relay/rtpgate"), "--interface=127.0.0.1",
+           "--listen-ng=127.0.0.1:%d" % free_udp_port(), "--listen-unix=",
+           "--port-min=%d" % lo, "--port-max=%d" % hi, "--foreground", "--log-level=6"]
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, preexec_fn=limit)
+    out = b""
+    end = time.monotonic() + 5
+    os.set_blocking(p.stdout.fileno(), False)
+    while time.monotonic() < end and b"ready" not in out:
+        time.sleep(0.1)
+        out += p.stdout.read() or b""
+    alive = p.poll() is None
+    n = max_open_files(p.pid) if alive else None
+    if alive:
+        p.terminate()
+        p.wait(5)
+    out += p.stdout.read() or b""
+    text = out.decode("utf-8", "replace")
+    warned = "open-file limit is 300" in text and "port range needs" in text
+    t.ok("the limit was raised, or a clear message names the limit and the range",
+         warned or (n or 0) >= 2256, "warning or >= 2256", (n, text[-600:]))
+    t.ok("it keeps running (calls beyond the limit fail cleanly)", alive, "running", p.returncode)
 
 
 if __name__ == "__main__":
