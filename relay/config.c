@@ -72,6 +72,9 @@ const struct config_opt config_table[] = {
 	  "Opus encoder complexity 0-10 for transcoded calls (-1: the codec library's default, 5)" },
 	{ "opus-bitrate", CFG_INT, "0", 0, 510000, OFF(opus_bitrate), true,
 	  "Opus target bitrate in bit/s for transcoded calls (0: by internal rate, 16000 at 8 kHz)" },
+	{ "media-io", CFG_STR, "auto", 0, 0, OFF(media_io), false,
+	  "media socket I/O: uring (io_uring, one system call per loop pass), epoll "
+	  "(recvmmsg/sendmmsg per socket), auto (uring where the kernel allows)" },
 	{ NULL, 0, NULL, 0, 0, 0, false, NULL },
 };
 

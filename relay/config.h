@@ -41,6 +41,7 @@ struct rg_config {
 	int max_transcodes;     /* 0 = unlimited */
 	int opus_complexity;    /* -1 = codec default */
 	int opus_bitrate;       /* 0 = codec default */
+	char *media_io;         /* auto, uring, epoll */
 };
 
 enum config_type { CFG_INT, CFG_BOOL, CFG_STR, CFG_STRLIST, CFG_OCTAL };

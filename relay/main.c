@@ -187,8 +187,13 @@ int main(int argc, char **argv)
 	d.workers = calloc((size_t)nthreads, sizeof(*d.workers));
 	if (!d.workers)
 		return 1;
+	if (strcmp(d.cfg.media_io, "auto") && strcmp(d.cfg.media_io, "uring") && strcmp(d.cfg.media_io, "epoll")) {
+		fprintf(stderr, "rtpgate: invalid value '%s' for --media-io (expected auto, uring or epoll)\n",
+			d.cfg.media_io);
+		return 2;
+	}
 	for (int i = 0; i < nthreads; i++) {
-		int r = worker_start(&d.workers[i], i);
+		int r = worker_start(&d.workers[i], i, strcmp(d.cfg.media_io, "epoll") != 0);
 		if (r < 0) {
 			LOG(LOG_ERR, "core", "cannot start worker %d: %s", i, uv_strerror(r));
 			return 1;

@@ -64,11 +64,19 @@ struct mstream {
 	uint8_t latch;              /* enum latch_state */
 	bool mux;                   /* RTP stream: party sends RTCP on this port too */
 	bool strict;                /* exact SDP address only, no learning */
-	bool active;                /* poll started */
+	uint32_t rej_sec, rej_n;    /* packets rejected (source, SRTP) in second rej_sec (stream.c flood cap) */
+	bool active;                /* receiving (poll started or receive armed) */
+	bool armed;                 /* io_uring: a multishot receive is pending */
+	bool rearm_pending;         /* io_uring: on the worker's re-arm list */
+	struct mstream *rearm_next;
 	struct stream_counters c;   /* [cnt] */
 	struct quality_wrk qw;      /* [wrk] loss/jitter/RTT state (quality.h) */
 	struct quality_cnt q;       /* [cnt] their results */
 };
+
+/* Rejected packets per second per stream after which only the party's
+ * exact address is still examined (stream.c). */
+#define STREAM_STRANGER_CAP 200
 
 struct srtp_dir;
 struct xcoder;

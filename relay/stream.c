@@ -31,6 +31,7 @@
 #include "session.h"
 #include "srtp.h"
 #include "transcode.h"
+#include "uring.h"
 #include "worker.h"
 
 #define CNT_ADD(var, n) atomic_store_explicit(&(var), \
@@ -76,7 +77,8 @@ static void latch_commit(struct mstream *s, const union rg_addr *src, enum verdi
 	}
 }
 
-/* Packets waiting to leave through one socket. */
+/* Packets waiting to leave through one socket (epoll mode; with io_uring
+ * every send is its own submission entry and the ring batches them). */
 struct txq {
 	struct mstream *out;
 	int n;
@@ -109,21 +111,31 @@ static void flush(struct worker *w, struct txq *q)
 }
 
 /* Protects (if the leg is SRTP) and queues one packet towards o's party.
- * pkt must have WORKER_PKT_HEADROOM bytes of room after len. */
-static void queue_send(struct worker *w, struct txq *q, struct mstream *o, uint8_t *pkt,
-		       size_t len, bool rtcp)
+ * cap: bytes from pkt to the end of its buffer. Returns true when the
+ * packet was queued (with io_uring its buffer now belongs to the send). */
+static bool queue_send(struct worker *w, struct txq *q, struct mstream *o, uint8_t *pkt,
+		       size_t len, size_t cap, bool rtcp)
 {
 	const union rg_addr *dst = mstream_dest(o);
 	struct mmedia *om = msession_media(o->ms, o->leg, o->media);
 	if (om->srtp_tx) {
-		size_t cap = len + WORKER_PKT_HEADROOM;
 		int r = rtcp ? srtp_dir_protect_rtcp(om->srtp_tx, pkt, &len, cap)
 			     : srtp_dir_protect_rtp(om->srtp_tx, pkt, &len, cap);
 		if (r < 0) {
 			CNT_ADD(o->c.send_errors, 1);
 			CNT_ADD(w->stats.send_errors, 1);
-			return;
+			return false;
 		}
+	}
+	if (w->ur) {
+		if (!uring_send(w, o, pkt, len, dst)) {
+			CNT_ADD(o->c.send_errors, 1);
+			CNT_ADD(w->stats.send_errors, 1);
+			return false;
+		}
+		CNT_ADD(o->c.pkts_out, 1);
+		CNT_ADD(o->c.bytes_out, len);
+		return true;
 	}
 	if (q->n && (q->out != o || q->n == WORKER_BATCH))
 		flush(w, q);
@@ -133,6 +145,7 @@ static void queue_send(struct worker *w, struct txq *q, struct mstream *o, uint8
 	w->siov[q->n].iov_base = pkt;
 	w->siov[q->n].iov_len = len;
 	q->n++;
+	return true;
 }
 
 #define XC_OUT_MAX 4
@@ -140,38 +153,132 @@ static void queue_send(struct worker *w, struct txq *q, struct mstream *o, uint8
 static void transcode(struct worker *w, struct txq *q, struct mmedia *mm, struct mstream *o,
 		      const uint8_t *pkt, size_t len, uint64_t now)
 {
-	if (w->nobuf + XC_OUT_MAX > WORKER_BATCH && q->n)
-		flush(w, q);
 	uint8_t *outs[XC_OUT_MAX];
 	size_t lens[XC_OUT_MAX];
 	uint8_t kinds[XC_OUT_MAX];
-	for (int k = 0; k < XC_OUT_MAX; k++)
-		outs[k] = w->obuf[w->nobuf + k];
-	int n = xcoder_rtp_in(mm->xc, pkt, len, now, outs,
-			      WORKER_PKT_MAX - WORKER_PKT_HEADROOM, lens, XC_OUT_MAX, kinds);
+	int nout = XC_OUT_MAX;
+	if (w->ur) {
+		for (nout = 0; nout < XC_OUT_MAX; nout++)
+			if (!(outs[nout] = uring_txbuf_get(w)))
+				break;
+	} else {
+		if (w->nobuf + XC_OUT_MAX > WORKER_BATCH && q->n)
+			flush(w, q);
+		for (int k = 0; k < XC_OUT_MAX; k++)
+			outs[k] = w->obuf[w->nobuf + k];
+	}
+	size_t room = WORKER_PKT_MAX - WORKER_PKT_HEADROOM;
+	int n = nout ? xcoder_rtp_in(mm->xc, pkt, len, now, outs, room, lens, nout, kinds) : -ENOBUFS;
 	if (n < 0) {
 		CNT_ADD(w->stats.drop_malformed, 1);
-		return;
+		n = 0;
 	}
-	w->nobuf += n;
+	if (!w->ur)
+		w->nobuf += n;
 	/* our own RTCP for that leg leaves by its RTCP port (the RTP one when muxed) */
 	struct mstream *orc = o->mux ? o : msession_stream(o->ms, o->leg, o->media, COMP_RTCP);
-	for (int k = 0; k < n; k++) {
-		if (kinds[k] == XC_OUT_RTP) {
+	for (int k = 0; k < nout; k++) {
+		bool queued = false;
+		if (k < n && kinds[k] == XC_OUT_RTP) {
 			CNT_ADD(w->stats.transcoded, 1);
-			queue_send(w, q, o, outs[k], lens[k], false);
-		} else if (orc->fd >= 0 && addr_is_set(mstream_dest(orc))) {
-			queue_send(w, q, orc, outs[k], lens[k], true);
+			queued = queue_send(w, q, o, outs[k], lens[k], WORKER_PKT_MAX, false);
+		} else if (k < n && orc->fd >= 0 && addr_is_set(mstream_dest(orc))) {
+			queued = queue_send(w, q, orc, outs[k], lens[k], WORKER_PKT_MAX, true);
+		}
+		if (w->ur && !queued)
+			uring_txbuf_put(w, outs[k]);
+	}
+}
+
+bool stream_packet(struct worker *w, struct mstream *s, uint8_t *p, size_t len, size_t cap,
+		   bool trunc, const union rg_addr *src, uint64_t now, struct txq *q)
+{
+	struct msession *ms = s->ms;
+	struct mmedia *mm = msession_media(ms, s->leg, s->media);
+	/* flood cap: after STREAM_STRANGER_CAP rejected packets in one second,
+	 * only the party's exact address (latched or SDP) is looked at any
+	 * more; the rest is counted and dropped before parsing or SRTP */
+	uint32_t sec = (uint32_t)(now / 1000);
+	if (s->rej_sec != sec) {
+		s->rej_sec = sec;
+		s->rej_n = 0;
+	}
+	if (s->rej_n >= STREAM_STRANGER_CAP && !addr_equal(src, &s->latched) &&
+	    !addr_equal(src, &s->expect)) {
+		CNT_ADD(s->c.drop_source, 1);
+		CNT_ADD(w->stats.drop_source, 1);
+		return false;
+	}
+	enum pkt_kind kind = classify(s, p, (unsigned)len);
+	if (kind == PKT_BAD || trunc) {
+		CNT_ADD(s->c.drop_malformed, 1);
+		CNT_ADD(w->stats.drop_malformed, 1);
+		return false;
+	}
+	enum verdict v = source_check(s, src);
+	if (v == V_REJECT) {
+		s->rej_n++;
+		CNT_ADD(s->c.drop_source, 1);
+		CNT_ADD(w->stats.drop_source, 1);
+		LOG_RL(LOG_INFO, "media", ms->call_id,
+		       "dropped packet on port %u from a source that is not the party", s->port);
+		return false;
+	}
+	if (mm->srtp_rx) {
+		int r = kind == PKT_RTCP ? srtp_dir_unprotect_rtcp(mm->srtp_rx, p, &len)
+					 : srtp_dir_unprotect_rtp(mm->srtp_rx, p, &len);
+		if (r < 0) {
+			s->rej_n++;
+			CNT_ADD(s->c.drop_auth, 1);
+			CNT_ADD(w->stats.drop_auth, 1);
+			LOG_RL(LOG_INFO, "media", ms->call_id, "dropped SRTP%s packet on port %u: %s",
+			       kind == PKT_RTCP ? "C" : "", s->port, srtp_strerror(r));
+			return false;
 		}
 	}
+	latch_commit(s, src, v);
+	/* RTCP muxed on the RTP port is counted on the RTCP stream */
+	struct mstream *cs = kind == PKT_RTCP && s->comp == COMP_RTP
+		? msession_stream(ms, s->leg, s->media, COMP_RTCP) : s;
+	CNT_ADD(cs->c.pkts_in, 1);
+	CNT_ADD(cs->c.bytes_in, len);
+	CNT_SET(s->c.last_in_ms, now);
+	quality_in(ms, s, kind == PKT_RTCP, p, len, now);
+
+	struct mstream *prtp = msession_stream(ms, !s->leg, s->media, COMP_RTP);
+	struct mstream *o = kind == PKT_RTP || prtp->mux ? prtp
+		: msession_stream(ms, !s->leg, s->media, COMP_RTCP);
+	if (o->fd < 0 || !addr_is_set(mstream_dest(o))) {
+		CNT_ADD(s->c.drop_nopeer, 1);
+		CNT_ADD(w->stats.drop_nopeer, 1);
+		return false;
+	}
+	if (mm->xc) {
+		/* a transcoded leg: rtpgate terminates its RTCP */
+		if (kind == PKT_RTCP)
+			xcoder_rtcp_in(mm->xc, p, len, now);
+		else
+			transcode(w, q, mm, o, p, len, now);
+		return false;
+	}
+	if (kind == PKT_RTCP && msession_media(ms, !s->leg, s->media)->xc) {
+		/* the other direction is transcoded: its RTCP would lie */
+		xcoder_rtcp_in(msession_media(ms, !s->leg, s->media)->xc, p, len, now);
+		return false;
+	}
+	if (!queue_send(w, q, o, p, len, cap, kind == PKT_RTCP))
+		return false;
+	CNT_ADD(w->stats.pkts_relayed, 1);
+	CNT_ADD(w->stats.bytes_relayed, len);
+	if (kind == PKT_RTCP)
+		CNT_ADD(w->stats.rtcp_relayed, 1);
+	return true;
 }
 
 void stream_on_readable(uv_poll_t *h, int status, int events)
 {
 	struct mstream *s = h->data;
-	struct msession *ms = s->ms;
-	struct worker *w = ms->w;
-	struct mmedia *mm = msession_media(ms, s->leg, s->media);
+	struct worker *w = s->ms->w;
 	(void)events;
 	if (status < 0)
 		return;
@@ -187,77 +294,11 @@ void stream_on_readable(uv_poll_t *h, int status, int events)
 		uint64_t now = uv_now(&w->loop);
 		struct txq q = { NULL, 0 };
 		w->nobuf = 0;
-		uint64_t relayed = 0, bytes = 0, rtcp = 0;
-		for (int i = 0; i < n; i++) {
-			size_t len = w->rmsg[i].msg_len;
-			uint8_t *p = w->rbuf[i];
-			enum pkt_kind kind = classify(s, p, (unsigned)len);
-			if (kind == PKT_BAD || (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-				CNT_ADD(s->c.drop_malformed, 1);
-				CNT_ADD(w->stats.drop_malformed, 1);
-				continue;
-			}
-			enum verdict v = source_check(s, &w->rsrc[i]);
-			if (v == V_REJECT) {
-				CNT_ADD(s->c.drop_source, 1);
-				CNT_ADD(w->stats.drop_source, 1);
-				LOG_RL(LOG_INFO, "media", ms->call_id,
-				       "dropped packet on port %u from a source that is not the party",
-				       s->port);
-				continue;
-			}
-			if (mm->srtp_rx) {
-				int r = kind == PKT_RTCP ? srtp_dir_unprotect_rtcp(mm->srtp_rx, p, &len)
-							 : srtp_dir_unprotect_rtp(mm->srtp_rx, p, &len);
-				if (r < 0) {
-					CNT_ADD(s->c.drop_auth, 1);
-					CNT_ADD(w->stats.drop_auth, 1);
-					LOG_RL(LOG_INFO, "media", ms->call_id,
-					       "dropped SRTP%s packet on port %u: %s",
-					       kind == PKT_RTCP ? "C" : "", s->port, srtp_strerror(r));
-					continue;
-				}
-			}
-			latch_commit(s, &w->rsrc[i], v);
-			/* RTCP muxed on the RTP port is counted on the RTCP stream */
-			struct mstream *cs = kind == PKT_RTCP && s->comp == COMP_RTP
-				? msession_stream(ms, s->leg, s->media, COMP_RTCP) : s;
-			CNT_ADD(cs->c.pkts_in, 1);
-			CNT_ADD(cs->c.bytes_in, len);
-			CNT_SET(s->c.last_in_ms, now);
-			quality_in(ms, s, kind == PKT_RTCP, p, len, now);
-
-			struct mstream *prtp = msession_stream(ms, !s->leg, s->media, COMP_RTP);
-			struct mstream *o = kind == PKT_RTP || prtp->mux ? prtp
-				: msession_stream(ms, !s->leg, s->media, COMP_RTCP);
-			if (o->fd < 0 || !addr_is_set(mstream_dest(o))) {
-				CNT_ADD(s->c.drop_nopeer, 1);
-				CNT_ADD(w->stats.drop_nopeer, 1);
-				continue;
-			}
-			if (mm->xc) {
-				/* a transcoded leg: rtpgate terminates its RTCP */
-				if (kind == PKT_RTCP)
-					xcoder_rtcp_in(mm->xc, p, len, now);
-				else
-					transcode(w, &q, mm, o, p, len, now);
-				continue;
-			}
-			if (kind == PKT_RTCP && msession_media(ms, !s->leg, s->media)->xc) {
-				/* the other direction is transcoded: its RTCP would lie */
-				xcoder_rtcp_in(msession_media(ms, !s->leg, s->media)->xc, p, len, now);
-				continue;
-			}
-			queue_send(w, &q, o, p, len, kind == PKT_RTCP);
-			relayed++;
-			bytes += len;
-			rtcp += kind == PKT_RTCP;
-		}
+		for (int i = 0; i < n; i++)
+			stream_packet(w, s, w->rbuf[i], w->rmsg[i].msg_len, WORKER_PKT_MAX,
+				      w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC, &w->rsrc[i], now, &q);
 		if (q.n)
 			flush(w, &q);
-		CNT_ADD(w->stats.pkts_relayed, relayed);
-		CNT_ADD(w->stats.bytes_relayed, bytes);
-		CNT_ADD(w->stats.rtcp_relayed, rtcp);
 		if (n < WORKER_BATCH)
 			return;
 	}

@@ -14,6 +14,7 @@
 #include "session.h"
 #include "srtp.h"
 #include "transcode.h"
+#include "uring.h"
 
 struct msg_sess {
 	struct mbox_msg m;
@@ -38,6 +39,14 @@ static void on_add(struct mbox_msg *mm, void *owner)
 		struct mstream *s = &ms->st[i];
 		if (s->fd < 0)
 			continue;
+		if (w->ur) {
+			s->active = true;
+			int r = uring_stream_start(w, s);
+			if (r < 0)
+				LOGC(LOG_ERR, "worker", ms->call_id, "cannot receive on port %u: %s",
+				     s->port, strerror(-r));
+			continue;
+		}
 		int r = uv_poll_init(&w->loop, &s->poll, s->fd);
 		if (r == 0) {
 			s->poll.data = s;
@@ -122,7 +131,11 @@ int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media
 
 static void on_stream_closed(uv_handle_t *h)
 {
-	struct mstream *s = h->data;
+	worker_stream_closed(h->data);
+}
+
+void worker_stream_closed(struct mstream *s)
+{
 	struct msession *ms = s->ms;
 	close(s->fd);
 	s->fd = -1;
@@ -134,16 +147,24 @@ static void on_stream_closed(uv_handle_t *h)
 
 static void on_del(struct mbox_msg *mm, void *owner)
 {
+	struct worker *w = owner;
 	struct msg_sess *msg = (struct msg_sess *)mm;
 	struct msession *ms = msg->ms;
 	free(msg);
-	(void)owner;
 	ms->closing = 1;   /* held until every handle is asked to close */
 	for (int i = 0; i < ms->nmedia * 4; i++) {
 		struct mstream *s = &ms->st[i];
 		if (s->fd < 0)
 			continue;
-		if (s->active) {
+		if (s->active && w->ur) {
+			s->active = false;
+			if (uring_stream_stop(w, s))
+				ms->closing++;
+			else {
+				close(s->fd);
+				s->fd = -1;
+			}
+		} else if (s->active) {
 			ms->closing++;
 			s->active = false;
 			uv_close((uv_handle_t *)&s->poll, on_stream_closed);
@@ -166,6 +187,7 @@ static void on_stop(struct mbox_msg *mm, void *owner)
 	free(mm);
 	uv_timer_stop(&w->tick);
 	uv_close((uv_handle_t *)&w->tick, NULL);
+	uring_stop(w);
 	mailbox_close(&w->mbox);
 }
 
@@ -181,11 +203,16 @@ static void on_tick(uv_timer_t *t)
 static void thread_main(void *arg)
 {
 	struct worker *w = arg;
+	if (w->ur && uring_start(w) < 0) {
+		LOG(LOG_ERR, "worker", "worker %d: cannot watch its io_uring", w->idx);
+		abort();
+	}
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
+	uring_fini(w);
 }
 
-int worker_start(struct worker *w, int idx)
+int worker_start(struct worker *w, int idx, bool use_uring)
 {
 	memset(w, 0, sizeof(*w));
 	w->idx = idx;
@@ -194,6 +221,12 @@ int worker_start(struct worker *w, int idx)
 		return r;
 	uv_loop_configure(&w->loop, UV_METRICS_IDLE_TIME);
 	w->started_ns = uv_hrtime();
+	if (use_uring) {
+		int ur = uring_init(w);
+		if (ur < 0)
+			LOG(LOG_WARNING, "worker", "worker %d: io_uring unavailable (%s), using epoll",
+			    idx, strerror(-ur));
+	}
 	r = mailbox_init(&w->mbox, &w->loop, w);
 	if (r < 0)
 		return r;

@@ -52,6 +52,7 @@ struct worker {
 	/* packets made here (transcoder output) wait in these until sent */
 	uint8_t obuf[WORKER_BATCH][WORKER_PKT_MAX];
 	int nobuf;
+	struct uring *ur;           /* io_uring media I/O, or NULL: epoll + recvmmsg/sendmmsg */
 };
 
 /* Room kept after a received packet so SRTP protection can grow it in place. */
@@ -59,8 +60,9 @@ struct worker {
 
 struct msession;
 
-/* Control thread. Starts the thread; 0 or negative errno. */
-int worker_start(struct worker *w, int idx);
+/* Control thread. Starts the thread; 0 or negative errno. With use_uring
+ * the worker tries io_uring media I/O and falls back to epoll (logged). */
+int worker_start(struct worker *w, int idx, bool use_uring);
 /* Control thread: posts a stop and joins. Sessions still on it are closed. */
 void worker_stop(struct worker *w);
 
@@ -89,5 +91,14 @@ int worker_post_del(struct worker *w, struct msession *ms);
 
 /* stream.c: the packet path, run by the worker's loop. */
 void stream_on_readable(uv_poll_t *h, int status, int events);
+struct txq;
+struct mstream;
+/* One received packet through the pipeline (both I/O modes). cap: bytes
+ * from p to the end of its buffer. q: the epoll mode's send queue (NULL
+ * with io_uring). Returns true when p's buffer was queued for sending. */
+bool stream_packet(struct worker *w, struct mstream *s, uint8_t *p, size_t len, size_t cap,
+		   bool trunc, const union rg_addr *src, uint64_t now, struct txq *q);
+/* worker.c: a deleted stream has stopped receiving: close its socket. */
+void worker_stream_closed(struct mstream *s);
 
 #endif
