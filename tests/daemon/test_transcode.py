@@ -23,7 +23,9 @@ Checks, per pair and direction:
 Then a 30 ms leg against a 20 ms leg (PCMU/30 -> PCMA/20, and PCMU/30 ->
 PCMU/20, which is repacketised only) keeps sequence numbers and timestamps
 continuous each way, and each leg gets rtpgate's own RTCP sender report for
-the SSRC it receives.
+the SSRC it receives. And PCMU -> opus with lost, reordered and duplicated
+packets and an SSRC change keeps the opus leg's SSRC, sequence numbers and
+timestamps continuous.
 
 Audio is sent at four times real time (a transcoder does not care) and read
 while sending, so the whole file stays well under 90 s. G.711 is coded here
@@ -526,6 +528,49 @@ def ptime_30_against_20(c):
         finally:
             call.delete()
             call.close()
+
+
+@suite.case
+def loss_reorder_ssrc_change(c):
+    """PCMU -> opus: 3 packets lost, two swapped, a duplicate and a new SSRC
+    (new seq and ts) half-way: the opus leg still sees one SSRC, seq + 1 and
+    ts + 960 throughout, and M only on the first packet after the change."""
+    d = get_daemon()
+    call = Call(d.ng)
+    try:
+        r = call.offer(sdp=sdp_for(call.a, "PCMU"), codec={"mask": ["PCMU"], "transcode": ["opus"]})
+        c.need("offer", r.get("result") == "ok", "ok", r)
+        r = call.answer(sdp=sdp_for(call.b, "opus"))
+        c.need("answer", r.get("result") == "ok", "ok", r)
+        frames = encode("PCMU", tone(2.0))
+        s = Sender(call.a, "PCMU")
+        s.audio(frames[:50])
+        first = s.queue
+        s.queue = []
+        call.a.ssrc ^= 0x5a5a5a5a
+        s.leg = call.a
+        s.seq = (s.seq + 30000) & 0xffff
+        s.ts = (s.ts + 123456789) & 0xffffffff
+        s.audio(frames[50:])
+        q = first + s.queue
+        del q[70], q[40], q[20]                    # lost
+        q[10], q[11] = q[11], q[10]                # reordered
+        q.insert(30, q[29])                        # duplicated
+        s.queue = q
+        got = exchange([s, Sender(call.b, "opus")], tail=0.5)
+        audio, _, other = split_stream(got[id(call.b)][0], CODECS["opus"]["pt"])
+        c.ok("payload types", not other, "only opus", other)
+        c.ok("packets at the opus leg", len(audio) >= 96, ">= 96", len(audio))
+        continuity(c, "PCMU>opus with loss, reordering and an SSRC change", audio, 960)
+        marks = [i for i, p in enumerate(unwrap_seq(audio)) if p["marker"]]
+        c.ok("M on the first packet and the first after the SSRC change only",
+             len(marks) == 2 and marks[0] == 0 and 45 <= marks[1] <= 50, "[0, ~48]", marks)
+        pcm = decode_stream("opus", audio, 48000)
+        f = zc_freq(pcm[2000:])
+        c.ok("tone through it all", abs(f - 1000) <= 10, "1000 Hz +-1%", "%.1f Hz" % f)
+    finally:
+        call.delete()
+        call.close()
 
 
 @suite.case
