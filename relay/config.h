@@ -36,6 +36,8 @@ struct rg_config {
 	int delete_delay;
 	int port_quarantine;    /* seconds a released port rests */
 	int unix_mode;          /* permission bits of the UNIX socket */
+	char *unix_owner;       /* user (name or number) to own it, "" = unchanged */
+	char *unix_group;       /* group (name or number), "" = unchanged */
 	char *ng_allow;         /* comma-separated CIDRs allowed on UDP ng */
 	int max_request;        /* bytes */
 	int max_transcodes;     /* 0 = unlimited */

@@ -15,6 +15,8 @@
 #include "control.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -399,6 +401,48 @@ static int mkdir_for(const char *path)
 	return 0;
 }
 
+
+/* --unix-owner/--unix-group: a name or a number each; "" leaves it. */
+static int unix_chown(const char *path, const char *owner, const char *group)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	char *end;
+	if (owner && *owner) {
+		struct passwd *pw = getpwnam(owner);
+		unsigned long n = strtoul(owner, &end, 10);
+		if (pw)
+			uid = pw->pw_uid;
+		else if (!*end)
+			uid = (uid_t)n;
+		else {
+			LOG(LOG_ERR, "control", "--unix-owner: no user '%s'", owner);
+			return -EINVAL;
+		}
+	}
+	if (group && *group) {
+		struct group *gr = getgrnam(group);
+		unsigned long n = strtoul(group, &end, 10);
+		if (gr)
+			gid = gr->gr_gid;
+		else if (!*end)
+			gid = (gid_t)n;
+		else {
+			LOG(LOG_ERR, "control", "--unix-group: no group '%s'", group);
+			return -EINVAL;
+		}
+	}
+	if (uid == (uid_t)-1 && gid == (gid_t)-1)
+		return 0;
+	if (chown(path, uid, gid) < 0) {
+		int e = errno;
+		LOG(LOG_ERR, "control", "cannot give %s to %s:%s: %s", path, owner && *owner ? owner : "-",
+		    group && *group ? group : "-", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
 static int open_unix(struct rg_daemon *d)
 {
 	const char *path = d->cfg.listen_unix;
@@ -424,6 +468,8 @@ static int open_unix(struct rg_daemon *d)
 	umask(old);
 	if (r == 0)
 		r = chmod(path, (mode_t)d->cfg.unix_mode) < 0 ? -errno : 0;
+	if (r == 0)
+		r = unix_chown(path, d->cfg.unix_owner, d->cfg.unix_group);
 	if (r == 0)
 		r = uv_listen((uv_stream_t *)&d->ng_unix, 128, unix_accept);
 	if (r < 0) {

@@ -231,6 +231,35 @@ def control_request_too_big(t):
              ">= 1", st["control"])
 
 
+@suite.case
+def unix_socket_mode_owner_group(t):
+    """The UNIX socket is 0660 by default; --unix-owner/--unix-group set who
+    owns it (names or numbers); an unknown group stops the start-up."""
+    import grp
+    import pwd
+    import stat
+    user = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(os.getgid()).gr_name
+    with Daemon(ports=4, args=["--unix-owner=" + user, "--unix-group=" + group]) as d:
+        if not d.unix:
+            t.skip("no UNIX socket")
+        st = os.stat(d.sock_path)
+        t.eq("mode", 0o660, stat.S_IMODE(st.st_mode))
+        t.eq("owner and group", (os.getuid(), os.getgid()), (st.st_uid, st.st_gid))
+    with Daemon(ports=4, args=["--unix-group=%d" % os.getgid()]) as d:
+        t.eq("numeric group", os.getgid(), os.stat(d.sock_path).st_gid)
+    d = Daemon(ports=4, args=["--unix-group=no-such-group-rg"], ready=False).start()
+    try:
+        d.proc.wait(5)
+    except Exception:
+        pass
+    t.ok("an unknown group: the daemon does not start", d.proc.poll() not in (None, 0),
+         "non-zero exit", d.proc.poll())
+    t.ok("and says why", "no group 'no-such-group-rg'" in d.log_text(), "the reason", d.tail(5))
+    d.stopped = True
+    d._logf.close()
+
+
 def max_open_files(pid):
     with open("/proc/%d/limits" % pid) as f:
         for line in f:
