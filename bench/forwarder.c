@@ -12,6 +12,11 @@
  *   one recvmsg() and one sendmsg() per packet, from the socket of the other
  *   side, like a relay with no work to do.
  *
+ *   With --send raw, the layout forwarder keeps its per-socket receives but
+ *   sends everything one epoll_wait() round produced through one raw socket
+ *   with sendmmsg(), writing each packet's UDP header with the output
+ *   socket's own port: what batching sends across sockets would save.
+ *
  *   --mode batch: one socket at full rate. A generator thread pushes
  *   packets with sendmmsg() in batches of --batch (32) and drains a sink;
  *   the forwarder moves them with recvmmsg()/sendmmsg() batches. A window
@@ -50,6 +55,7 @@
 
 struct fwd_opts {
 	const char *mode;
+	int send_raw;                   /* layout: batch sends via a raw socket */
 	unsigned calls, threads, rate, batch, inflight;
 	double duration;
 };
@@ -57,6 +63,7 @@ struct fwd_opts {
 struct fwd_thread {
 	pthread_t th;
 	int ep;
+	int raw;                        /* --send raw: the raw socket */
 	pid_t tid;
 	atomic_ullong packets;
 	atomic_int stop;
@@ -138,6 +145,59 @@ static void *layout_forwarder(void *arg)
 					     .msg_iov = &iov, .msg_iovlen = 1 };
 			if (sendmsg(sh->fsock[out], &sm, 0) == len)
 				atomic_fetch_add_explicit(&t->packets, 1, memory_order_relaxed);
+		}
+	}
+	return NULL;
+}
+
+/* The same forwarder, but the sends of one epoll_wait() round leave
+ * together: each packet gets its IPv4/UDP header with the output socket's
+ * port as source and they go out through one raw socket per sendmmsg()
+ * (needs CAP_NET_RAW). This is the number for "batching sends across
+ * sockets"; receives stay one recvmsg() per packet. */
+static void *layout_forwarder_raw(void *arg)
+{
+	struct fwd_thread *t = arg;
+	struct fwd_shared *sh = t->sh;
+	t->tid = (pid_t)syscall(SYS_gettid);
+	static __thread struct epoll_event evs[MAX_BATCH];
+	static __thread uint8_t pkt[MAX_BATCH][28 + 2048];
+	static __thread struct mmsghdr mm[MAX_BATCH];
+	static __thread struct iovec iov[MAX_BATCH];
+	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
+		int n = epoll_wait(t->ep, evs, (int)sh->o.batch, 100);
+		unsigned k = 0;
+		for (int i = 0; i < n; i++) {
+			unsigned s = evs[i].data.u32, out = s ^ 1u;
+			struct iovec riov = { pkt[k] + 28, 2048 };
+			struct msghdr mh = { .msg_iov = &riov, .msg_iovlen = 1 };
+			ssize_t len = recvmsg(sh->fsock[s], &mh, 0);
+			if (len <= 0)
+				continue;
+			uint8_t *ip = pkt[k], *udp = ip + 20;
+			memset(ip, 0, 28);
+			ip[0] = 0x45;
+			ip[8] = 64;
+			ip[9] = IPPROTO_UDP;
+			uint16_t tot = htons((uint16_t)(28 + len)), ulen = htons((uint16_t)(8 + len));
+			memcpy(ip + 2, &tot, 2);
+			memcpy(ip + 12, &sh->gdst[out].sin_addr, 4);   /* our socket's address */
+			memcpy(ip + 16, &sh->fdst[out].sin_addr, 4);
+			memcpy(udp, &sh->gdst[out].sin_port, 2);       /* our socket's port */
+			memcpy(udp + 2, &sh->fdst[out].sin_port, 2);
+			memcpy(udp + 4, &ulen, 2);
+			iov[k] = (struct iovec){ ip, 28 + (size_t)len };
+			memset(&mm[k], 0, sizeof(mm[k]));
+			mm[k].msg_hdr.msg_name = &sh->fdst[out];
+			mm[k].msg_hdr.msg_namelen = sizeof(sh->fdst[out]);
+			mm[k].msg_hdr.msg_iov = &iov[k];
+			mm[k].msg_hdr.msg_iovlen = 1;
+			k++;
+		}
+		if (k) {
+			int sent = sendmmsg(t->raw, mm, k, 0);
+			if (sent > 0)
+				atomic_fetch_add_explicit(&t->packets, (unsigned)sent, memory_order_relaxed);
 		}
 	}
 	return NULL;
@@ -232,8 +292,18 @@ static int run_layout(struct fwd_opts *o)
 		struct epoll_event ev = { .events = EPOLLIN, .data.u32 = i };
 		epoll_ctl(t[(i / 2) % o->threads].ep, EPOLL_CTL_ADD, sh.fsock[i], &ev);
 	}
-	for (unsigned k = 0; k < o->threads; k++)
-		pthread_create(&t[k].th, NULL, layout_forwarder, &t[k]);
+	for (unsigned k = 0; k < o->threads; k++) {
+		t[k].raw = -1;
+		if (o->send_raw) {
+			t[k].raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+			if (t[k].raw < 0) {
+				fprintf(stderr, "raw socket: %s (needs CAP_NET_RAW)\n", strerror(errno));
+				return -errno;
+			}
+		}
+		pthread_create(&t[k].th, NULL, o->send_raw ? layout_forwarder_raw : layout_forwarder,
+			       &t[k]);
+	}
 	pthread_t gen;
 	pthread_create(&gen, NULL, layout_generator, &sh);
 	/* the generator is the clock: keep it on time on a busy machine (the
@@ -275,10 +345,11 @@ static int run_layout(struct fwd_opts *o)
 	(void)r1;
 	double fcores = (double)(fc1 - fc0) / 1e9 / secs;
 	double gcores = (double)(g1 - g0) / 1e9 / secs;
-	printf("{\"mode\": \"layout\", \"calls\": %u, \"streams\": %u, \"sockets\": %u, \"threads\": %u, "
+	printf("{\"mode\": \"%s\", \"calls\": %u, \"streams\": %u, \"sockets\": %u, \"threads\": %u, "
 	       "\"rate_pps_per_stream\": %u, \"secs\": %.3f, \"pps\": %.0f, \"forwarder_cores\": %.4f, "
 	       "\"ns_per_pkt\": %.1f, \"generator_cores\": %.4f, \"gen_sent\": %llu, \"gen_recv\": %llu, "
 	       "\"loss\": %.6f, \"generator_bound\": %s}\n",
+	       o->send_raw ? "layout-rawsend" : "layout",
 	       o->calls, sh.nsock, sh.nsock, o->threads, o->rate, secs, pk / secs, fcores,
 	       pk ? (double)(fc1 - fc0) / (double)pk : 0, gcores, (unsigned long long)sent,
 	       (unsigned long long)recv, sent > recv ? (double)(sent - recv) / (double)sent : 0,
@@ -287,8 +358,11 @@ static int run_layout(struct fwd_opts *o)
 		close(sh.fsock[i]);
 		close(sh.gsock[i]);
 	}
-	for (unsigned k = 0; k < o->threads; k++)
+	for (unsigned k = 0; k < o->threads; k++) {
 		close(t[k].ep);
+		if (t[k].raw >= 0)
+			close(t[k].raw);
+	}
 	free(sh.fsock);
 	free(sh.gsock);
 	free(sh.fdst);
@@ -439,10 +513,11 @@ int main(int argc, char **argv)
 		{ "mode", 1, 0, 'm' }, { "calls", 1, 0, 'c' }, { "streams", 1, 0, 's' },
 		{ "threads", 1, 0, 't' }, { "rate", 1, 0, 'r' }, { "batch", 1, 0, 'b' },
 		{ "inflight", 1, 0, 'i' }, { "duration", 1, 0, 'd' }, { "help", 0, 0, 'h' },
+		{ "send", 1, 0, 'S' },
 		{ 0, 0, 0, 0 },
 	};
 	int ch;
-	while ((ch = getopt_long(argc, argv, "m:c:s:t:r:b:i:d:h", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "m:c:s:t:r:b:i:d:S:h", lo, NULL)) != -1) {
 		switch (ch) {
 		case 'm': o.mode = optarg; break;
 		case 'c': o.calls = (unsigned)atoi(optarg); break;
@@ -452,9 +527,12 @@ int main(int argc, char **argv)
 		case 'b': o.batch = (unsigned)atoi(optarg); break;
 		case 'i': o.inflight = (unsigned)atoi(optarg); break;
 		case 'd': o.duration = atof(optarg); break;
+		case 'S': o.send_raw = !strcmp(optarg, "raw"); break;
 		case 'h':
 			printf("usage: forwarder [--mode layout|batch] [--calls N | --streams 2N]\n"
 			       "  [--threads N] [--rate PPS] [--batch N] [--inflight N] [--duration S]\n"
+			       "  [--send raw]  (layout: the sends of one epoll round leave together\n"
+			       "                through one raw socket, sendmmsg; needs CAP_NET_RAW)\n"
 			       "layout: 2 sockets per call, recvmsg/sendmsg per packet at --rate per stream\n"
 			       "batch: one socket at full rate, recvmmsg/sendmmsg batches of --batch\n");
 			return 0;
