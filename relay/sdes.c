@@ -252,6 +252,8 @@ static int offer_media(struct call *c, struct sdes_media *md, int m, const struc
 		fl->proto[0] = tl->proto[0] = 0;
 		if ((r = install(c, from, m, fl)) < 0 || (r = install(c, !from, m, tl)) < 0)
 			goto fail;
+		if (tp && is_savp(tp) && off)
+			mr->proto = proto_as(tp, false);   /* SDES-off wins: no SRTP without keys */
 		return 0;
 	}
 

@@ -276,6 +276,10 @@ def sdes_flags(t):
                sdp=srtp_sdp(leg, [line]), flags=["SDES-off"])
     t.eq("SDES-off on an SRTP offer: protocol towards B", "RTP/AVP", Sdp(r["sdp"]).media[0]["proto"])
     t.eq("SDES-off: no a=crypto towards B", [], cryptos(r["sdp"]))
+    r = ng.cmd("offer", call_id="sdes-off2-%x" % random.getrandbits(32), from_tag="x",
+               sdp=leg.sdp(), flags=["RTP/SAVP", "SDES-off"])
+    t.eq("SDES-off with RTP/SAVP requested on a plain offer: plain towards B", "RTP/AVP",
+         Sdp(r["sdp"]).media[0]["proto"])
     r = ng.cmd("offer", call_id="sdes-savpf-%x" % random.getrandbits(32), from_tag="x",
                sdp=srtp_sdp(leg, [line], "RTP/SAVPF"), transport_protocol="RTP/AVP")
     t.eq("RTP/SAVPF offer, transport-protocol RTP/AVP: protocol", "RTP/AVP", Sdp(r["sdp"]).media[0]["proto"])
