@@ -387,7 +387,7 @@ static struct bval *make_offer(struct run *r, unsigned idx, uint16_t port)
 
 static struct bval *make_answer(struct run *r, unsigned idx, uint16_t port, int pt)
 {
-	char id[64], ft[32], tt[32], map[32];
+	char id[64], ft[32], tt[32];
 	snprintf(id, sizeof(id), "%s-%u", r->tag, idx);
 	snprintf(ft, sizeof(ft), "ft%u", idx);
 	snprintf(tt, sizeof(tt), "tt%u", idx);
@@ -398,7 +398,6 @@ static struct bval *make_answer(struct run *r, unsigned idx, uint16_t port, int 
 		c.rtpmap = "G729/8000";
 		c.fmtp = "annexb=no";
 	}
-	(void)map;
 	struct rg_buf sdp;
 	buf_init(&sdp);
 	sdpmini_write(&sdp, 2000 + idx, port, &c, 1);
