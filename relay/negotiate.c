@@ -175,7 +175,17 @@ static int add_onward(struct neg_media *m, const struct codec_desc *desc, const 
 	c.clock = desc->clock_rate;
 	c.channels = desc->channels;
 	snprintf(c.fmtp, sizeof(c.fmtp), "%s", fmtp ? fmtp : desc->fmtp ? desc->fmtp : "");
-	m->onward[m->nonward++] = c;
+	/* audio codecs go before the first telephone-event, events at the end */
+	int at = m->nonward;
+	if (desc->audio)
+		for (int i = 0; i < m->nonward; i++)
+			if (is_te(&m->onward[i])) {
+				at = i;
+				break;
+			}
+	memmove(&m->onward[at + 1], &m->onward[at], (size_t)(m->nonward - at) * sizeof(c));
+	m->onward[at] = c;
+	m->nonward++;
 	return 0;
 }
 
@@ -246,8 +256,8 @@ static int offer_media(struct rg_daemon *d, struct call_codecs *cc, const struct
 		cc->may_transcode = true;
 		if (te_offered && !has_te_at(m->onward, m->nonward, desc->clock_rate)) {
 			const struct codec_desc *te = codec_find("telephone-event", desc->clock_rate, 1);
-			if (te && add_onward(m, te, "0-16") == 0)
-				m->onward[m->nonward - 1].clock = desc->clock_rate;
+			if (te)
+				add_onward(m, te, "0-16");
 		}
 	}
 	/* offer: named ones first, in the order named */
@@ -409,6 +419,9 @@ static int answer_media(struct rg_daemon *d, struct call *c, struct call_codecs 
 			 strerror(-r));
 		return r;
 	}
+	/* each direction's sender report then carries a report block on what
+	 * its sibling received; without it they go out bare */
+	xcoder_pair(x1, x2);
 	struct mmedia st = { .xc = x1 };
 	call_install_stages(c, cc->offerer, mi, &st, STAGE_XC);
 	st.xc = x2;

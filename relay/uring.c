@@ -25,8 +25,8 @@
 #include "worker.h"
 
 #define RING_ENTRIES 4096
-#define RING_BUFS 2048          /* power of two */
-#define TX_BUFS 512
+#define RING_BUFS 1024          /* power of two */
+#define TX_BUFS 256
 #define BUF_SIZE WORKER_PKT_MAX
 #define BGID 0
 
