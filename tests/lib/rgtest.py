@@ -31,6 +31,7 @@ import os
 import random
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -513,7 +514,9 @@ class Daemon:
             a += ["--table=-1", "--log-stderr", "--listen-cli=127.0.0.1:%d" % cli]
             if not has("--num-threads"):
                 a.append("--num-threads=2")
-        return a + self.extra
+        # RG_DAEMON_ARGS: extra options for every daemon a test starts
+        # (e.g. "--media-io=epoll"), to rerun a suite under another mode
+        return a + self.extra + shlex.split(os.environ.get("RG_DAEMON_ARGS", ""))
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix="rgtest-")
