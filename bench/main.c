@@ -20,7 +20,6 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +31,7 @@
 #include "ngclient.h"
 #include "procstat.h"
 #include "profile.h"
+#include "relayproc.h"
 #include "sdpmini.h"
 
 enum scenario { SC_RELAY, SC_OPUS, SC_G729, SC_CONTROL, SC_LOOPBACK };
@@ -51,7 +51,7 @@ struct run {
 	struct opts o;
 	struct ngclient ng;
 	char ng_spec[160];
-	pid_t started_pid;              /* relay we started, or 0 */
+	struct relayproc proc;          /* the relay we started, if any */
 	pid_t relay_pid;
 	struct frameset pcmu, far;      /* caller frames, callee frames */
 	struct media media;
@@ -208,113 +208,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 /* ---------- relay process ---------- */
 
-static unsigned free_udp_port(void)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof(a);
-	unsigned port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &al) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-static void subst(struct rg_buf *out, const char *tmpl, const char *key, const char *val)
-{
-	size_t kl = strlen(key);
-	for (const char *p = tmpl; *p;) {
-		if (!strncmp(p, key, kl)) {
-			buf_puts(out, val);
-			p += kl;
-		} else {
-			buf_putc(out, *p++);
-		}
-	}
-}
-
 static int relay_start(struct run *r)
 {
 	struct opts *o = &r->o;
-	char ngport[16], pmin[16], pmax[16], sock[128];
-	unsigned port = free_udp_port();
-	if (!port)
-		return -EADDRNOTAVAIL;
-	if (!o->port_min) {
-		/* 4 ports per call (RTP and RTCP on each side), plus slack */
-		unsigned size = o->max_calls * 4 + 2000;
-		if (size > 30000)
-			size = 30000;
-		srand((unsigned)(getpid() ^ time(NULL)));
-		o->port_min = 20000 + ((unsigned)rand() % (60000 - 20000 - size)) / 2 * 2;
-		o->port_max = o->port_min + size - 1;
-	}
-	snprintf(ngport, sizeof(ngport), "%u", port);
-	snprintf(pmin, sizeof(pmin), "%u", o->port_min);
-	snprintf(pmax, sizeof(pmax), "%u", o->port_max);
-	snprintf(sock, sizeof(sock), "/tmp/rtpgate-bench-%d.sock", (int)getpid());
-	const char *keys[] = { "{ng_port}", "{port_min}", "{port_max}", "{ng_sock}" };
-	const char *vals[] = { ngport, pmin, pmax, sock };
-	struct rg_buf a, b;
-	buf_init(&a);
-	buf_init(&b);
-	buf_puts(&a, "exec ");
-	buf_puts(&a, o->relay_cmd);
-	for (int i = 0; i < 4; i++) {
-		buf_reset(&b);
-		subst(&b, a.data, keys[i], vals[i]);
-		buf_reset(&a);
-		buf_puts(&a, b.data);
-	}
-	buf_free(&b);
-	if (!buf_ok(&a))
-		return -ENOMEM;
+	int rc = relayproc_start(&r->proc, o->relay_cmd, o->relay_log, o->max_calls,
+				 o->port_min, o->port_max, o->quiet);
+	if (rc < 0)
+		return rc;
 	if (!o->ng)
-		snprintf(r->ng_spec, sizeof(r->ng_spec), "udp:127.0.0.1:%u", port);
+		snprintf(r->ng_spec, sizeof(r->ng_spec), "udp:127.0.0.1:%u", r->proc.ng_port);
 	else if (strstr(o->ng, "{ng_sock}"))
-		snprintf(r->ng_spec, sizeof(r->ng_spec), "unix:%s", sock);
+		snprintf(r->ng_spec, sizeof(r->ng_spec), "unix:%s", r->proc.sock);
 	else
 		snprintf(r->ng_spec, sizeof(r->ng_spec), "%s", o->ng);
-	if (!o->quiet)
-		fprintf(stderr, "starting relay: %s\n", a.data + 5);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		buf_free(&a);
-		return -errno;
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		FILE *lf = freopen(o->relay_log, "a", stdout);
-		if (lf)
-			dup2(fileno(stdout), 2);
-		execl("/bin/sh", "sh", "-c", a.data, (char *)NULL);
-		_exit(127);
-	}
-	buf_free(&a);
-	r->started_pid = pid;
-	r->relay_pid = pid;
+	r->relay_pid = r->proc.pid;
 	return 0;
-}
-
-static void relay_stop(struct run *r)
-{
-	if (!r->started_pid)
-		return;
-	kill(r->started_pid, SIGTERM);
-	for (int i = 0; i < 50; i++) {
-		if (waitpid(r->started_pid, NULL, WNOHANG) == r->started_pid) {
-			r->started_pid = 0;
-			return;
-		}
-		usleep(100000);
-	}
-	kill(r->started_pid, SIGKILL);
-	waitpid(r->started_pid, NULL, 0);
-	r->started_pid = 0;
 }
 
 static int relay_ping(struct run *r, double timeout_s)
@@ -334,8 +242,7 @@ static int relay_ping(struct run *r, double timeout_s)
 		bval_free(q.reply);
 		bval_free(req);
 		if (!ok) {
-			if (r->started_pid && waitpid(r->started_pid, NULL, WNOHANG) == r->started_pid) {
-				r->started_pid = 0;
+			if (relayproc_exited(&r->proc)) {
 				fprintf(stderr, "relay exited during start-up (see --relay-log)\n");
 				break;
 			}
@@ -1010,13 +917,13 @@ int main(int argc, char **argv)
 	rc = o->sc == SC_LOOPBACK ? 0 : ngclient_open(&r->ng, r->ng_spec);
 	if (rc < 0) {
 		fprintf(stderr, "ng %s: %s\n", r->ng_spec, strerror(-rc));
-		relay_stop(r);
+		relayproc_stop(&r->proc);
 		return 1;
 	}
 	if (o->sc != SC_LOOPBACK && relay_ping(r, 10) < 0) {
 		fprintf(stderr, "the relay at %s does not answer ping\n", r->ng_spec);
 		ngclient_close(&r->ng);
-		relay_stop(r);
+		relayproc_stop(&r->proc);
 		return 1;
 	}
 	r->rep.scenario = scenario_names[o->sc];
@@ -1040,7 +947,7 @@ int main(int argc, char **argv)
 		procstat_rss_kb(r->relay_pid, &r->rep.rss_after_delete_kb);
 	if (o->sc != SC_LOOPBACK)
 		ngclient_close(&r->ng);
-	relay_stop(r);
+	relayproc_stop(&r->proc);
 
 	report_table(&r->rep);
 	int out_rc = 0;
