@@ -279,6 +279,31 @@ def media_during_control_burst(t):
     t.eq("daemon stops cleanly", [], d.stop())
 
 
+@suite.case
+def ipv6_call(t):
+    """--interface=::1: IPv6 SDP, media both ways from the advertised ports."""
+    try:
+        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s6.bind(("::1", 0))
+        s6.close()
+    except OSError:
+        t.skip("::1 not usable here")
+    with Daemon(ports=10, interface="::1") as d:
+        c = Call(d.ng, a=Leg("::1"), b=Leg("::1"))
+        r = t.result_ok("offer", c.offer(received_from=["IP6", "::1"]))
+        s = Sdp(r["sdp"])
+        t.ok("c=IN IP6 ::1", "c=IN IP6 ::1" in r["sdp"].splitlines(), "c=IN IP6 ::1", r["sdp"])
+        t.ok("m= port in range", d.port_min <= s.port() <= d.port_max, "in range", s.port())
+        t.result_ok("answer", c.answer(received_from=["IP6", "::1"]))
+        to_b, to_a = c.relay_ports()
+        gb, ga = c.flow(10)
+        t.eq("IPv6 A->B, B->A", (10, 10), (len(gb), len(ga)))
+        t.eq("A->B from the port advertised to B", {("::1", to_b)}, {x[:2] for _, x in gb})
+        t.eq("B->A from the port advertised to A", {("::1", to_a)}, {x[:2] for _, x in ga})
+        c.delete()
+        c.close()
+
+
 def drain_sock(x, wait=0.3):
     x.settimeout(wait)
     n = 0

@@ -819,10 +819,11 @@ def sdp_audio(port, addr="127.0.0.1", rtcp_port=None, rtcp_mux=False,
     """A one-stream audio SDP body (CRLF lines). a=rtcp is written when the
     RTCP port is not RTP+1 or rtcp_mux is set."""
     sess_id = sess_id or random.randrange(1, 1 << 30)
+    fam = "IP6" if ":" in addr else "IP4"
     lines = ["v=0",
-             "o=%s %d 1 IN IP4 %s" % (origin, sess_id, addr),
+             "o=%s %d 1 IN %s %s" % (origin, sess_id, fam, addr),
              "s=-",
-             "c=IN IP4 %s" % addr,
+             "c=IN %s %s" % (fam, addr),
              "t=0 0",
              "m=audio %d RTP/AVP %s" % (port, " ".join(str(pt) for pt, _ in codecs))]
     for pt, name in codecs:
@@ -953,16 +954,17 @@ class Leg:
 
     def __init__(self, addr="127.0.0.1", ssrc=None):
         self.addr = addr
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
         self.ssrc = ssrc or random.getrandbits(32)
         self.seq = random.getrandbits(16)
         self.ts = random.getrandbits(32)
         self.rtp = self.rtcp = None
         for _ in range(50):
-            a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            a = socket.socket(fam, socket.SOCK_DGRAM)
             a.bind((addr, 0))
             p = a.getsockname()[1]
             if p % 2 == 0:
-                b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                b = socket.socket(fam, socket.SOCK_DGRAM)
                 try:
                     b.bind((addr, p + 1))
                     self.rtp, self.rtcp = a, b
@@ -971,9 +973,9 @@ class Leg:
                     b.close()
             a.close()
         if self.rtp is None:
-            self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.rtp = socket.socket(fam, socket.SOCK_DGRAM)
             self.rtp.bind((addr, 0))
-            self.rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.rtcp = socket.socket(fam, socket.SOCK_DGRAM)
             self.rtcp.bind((addr, 0))
         self.rtp_port = self.rtp.getsockname()[1]
         self.rtcp_port = self.rtcp.getsockname()[1]
