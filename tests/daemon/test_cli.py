@@ -164,6 +164,26 @@ def log_level_and_threads(t):
 
 
 @suite.case
+def stale_unix_socket(t):
+    """After a kill -9 the socket file stays behind; the next start must
+    still serve on that path."""
+    tmp = tempfile.mkdtemp(prefix="rgtest-cli-")
+    path = os.path.join(tmp, "ng.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.close()                      # leaves a dead socket file
+    d = Daemon(ports=4, sock_path=path)
+    try:
+        d.start()
+    except Exception as e:
+        t.fail("start with a stale socket file", "serves on it", e)
+        d.stop()
+        return
+    t.eq("ping over the reclaimed UNIX socket", "pong", d.unix.cmd("ping").get("result"))
+    d.stop()
+
+
+@suite.case
 def num_threads_workers(t):
     """--num-threads=N gives N workers; without it, one per CPU (read from
     statistics when it reports workers)."""

@@ -491,13 +491,26 @@ def reoffer_keeps_ports(t):
 
 
 @suite.case
-def two_interfaces(t):
-    """--interface is repeatable; the daemon starts and offers on the first."""
-    with Daemon(ports=10, interface=None, args=["--interface=127.0.0.1", "--interface=other/127.0.0.1!192.0.2.1"]) as d:
+def two_interfaces_direction(t):
+    """--interface is repeatable with names; direction [offerer side,
+    answerer side] picks the address each leg is shown (rtpengine's rule)."""
+    with Daemon(ports=20, interface=None,
+                args=["--interface=priv/127.0.0.1", "--interface=pub/127.0.0.1!203.0.113.9"]) as d:
         c = Call(d.ng)
-        r = c.offer()
-        t.eq("offer result", "ok", r.get("result"))
-        c.close()
+        r = t.result_ok("offer priv->pub", c.offer(direction=["priv", "pub"]))
+        t.eq("offer reply (to the callee, pub side): c=", "203.0.113.9", Sdp(r["sdp"]).addr())
+        r = t.result_ok("answer", c.answer())
+        t.eq("answer reply (to the caller, priv side): c=", "127.0.0.1", Sdp(r["sdp"]).addr())
+        c2 = Call(d.ng)
+        r = t.result_ok("offer pub->priv", c2.offer(direction=["pub", "priv"]))
+        t.eq("offer reply (priv side): c=", "127.0.0.1", Sdp(r["sdp"]).addr())
+        r = t.result_ok("answer", c2.answer())
+        t.eq("answer reply (pub side): c=", "203.0.113.9", Sdp(r["sdp"]).addr())
+        c3 = Call(d.ng)
+        t.eq("offer without direction: result", "ok", c3.offer().get("result"))
+        for x in (c, c2, c3):
+            x.delete()
+            x.close()
 
 
 @suite.case
