@@ -65,20 +65,7 @@ int call_install_stages(struct call *c, int leg, int media, const struct mmedia 
 {
 	if (c->posted)
 		return worker_post_stages(c->w, c->ms, leg, media, st, which);
-	struct mmedia *cur = msession_media(c->ms, leg, media);
-	if (which & STAGE_SRTP_RX) {
-		srtp_dir_destroy(cur->srtp_rx);
-		cur->srtp_rx = st->srtp_rx;
-	}
-	if (which & STAGE_SRTP_TX) {
-		srtp_dir_destroy(cur->srtp_tx);
-		cur->srtp_tx = st->srtp_tx;
-	}
-	if (which & STAGE_XC) {
-		if (cur->xc)
-			xcoder_free(cur->xc);
-		cur->xc = st->xc;
-	}
+	mmedia_replace(msession_media(c->ms, leg, media), st, which);
 	return 0;
 }
 

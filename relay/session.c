@@ -51,6 +51,23 @@ void msession_unref(struct msession *ms)
 	free(ms);
 }
 
+void mmedia_replace(struct mmedia *cur, const struct mmedia *st, unsigned which)
+{
+	if (which & STAGE_SRTP_RX) {
+		srtp_dir_destroy(cur->srtp_rx);
+		cur->srtp_rx = st->srtp_rx;
+	}
+	if (which & STAGE_SRTP_TX) {
+		srtp_dir_destroy(cur->srtp_tx);
+		cur->srtp_tx = st->srtp_tx;
+	}
+	if (which & STAGE_XC) {
+		if (cur->xc)
+			xcoder_free(cur->xc);
+		cur->xc = st->xc;
+	}
+}
+
 void msession_free_stages(struct msession *ms)
 {
 	for (int i = 0; i < ms->nmedia * 2; i++) {

@@ -110,6 +110,12 @@ static inline struct mmedia *msession_media(struct msession *ms, int leg, int me
 	return &ms->mm[leg * ms->nmedia + media];
 }
 
+/* Which stages a replacement installs. */
+enum { STAGE_SRTP_RX = 1, STAGE_SRTP_TX = 2, STAGE_XC = 4 };
+/* Installs the stages of st named by `which` into cur, freeing the ones
+ * they replace. Runs on whichever thread owns cur at the time. */
+void mmedia_replace(struct mmedia *cur, const struct mmedia *st, unsigned which);
+
 /* Control thread: a session with every stream's fd = -1. */
 struct msession *msession_new(const char *call_id, int nmedia);
 void msession_ref(struct msession *ms);

@@ -93,21 +93,8 @@ struct msg_stages {
 static void on_stages(struct mbox_msg *mm, void *owner)
 {
 	struct msg_stages *u = (struct msg_stages *)mm;
-	struct mmedia *cur = msession_media(u->ms, u->leg, u->media);
 	(void)owner;
-	if (u->which & STAGE_SRTP_RX) {
-		srtp_dir_destroy(cur->srtp_rx);
-		cur->srtp_rx = u->st.srtp_rx;
-	}
-	if (u->which & STAGE_SRTP_TX) {
-		srtp_dir_destroy(cur->srtp_tx);
-		cur->srtp_tx = u->st.srtp_tx;
-	}
-	if (u->which & STAGE_XC) {
-		if (cur->xc)
-			xcoder_free(cur->xc);
-		cur->xc = u->st.xc;
-	}
+	mmedia_replace(msession_media(u->ms, u->leg, u->media), &u->st, u->which);
 	msession_unref(u->ms);
 	free(u);
 }

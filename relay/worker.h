@@ -81,7 +81,6 @@ int worker_post_update(struct worker *w, struct msession *ms, int leg,
 /* Control thread: replaces stages of one leg's media. `which` says which
  * fields of *st to install (the old ones are freed on the worker); the
  * worker takes ownership of the installed ones. */
-enum { STAGE_SRTP_RX = 1, STAGE_SRTP_TX = 2, STAGE_XC = 4 };
 struct mmedia;
 int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media,
 		       const struct mmedia *st, unsigned which);
