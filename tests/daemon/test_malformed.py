@@ -323,6 +323,45 @@ def udp_odd_datagrams(t):
 
 
 @suite.case
+def bad_media_packets(t):
+    """Junk on the media ports, from the latched legs themselves and from a
+    stranger: empty, tiny, non-RTP, oversized (64 KB), bad RTCP lengths,
+    random bytes. Nothing crashes, the call keeps relaying."""
+    d = D()
+    c = _canary[0]
+    c.flow(2, pace=0)
+    c.a.send_rtcp(1)
+    c.b.send_rtcp(1)
+    c.a.drain()
+    c.b.drain()
+    rnd = random.Random(99)
+    junk = [b"", b"\x80", b"\x80\x00" + bytes(9), bytes(12), b"\x00" * 172,
+            b"\x80\x00" + bytes(65000), b"\xbf\xff" + bytes(40),           # 15 CSRCs, short
+            b"\x90\x00" + bytes(10) + b"\x00\x00\xff\xff",            # extension past the end
+            b"\xa0\x00" + bytes(10) + b"\xff",                          # padding longer than packet
+            b"\x80\xc8\xff\xff" + bytes(20),                           # RTCP length past the end
+            b"\x80\xc9\x00\x00", b"\x81\xca\x00\x01" + bytes(4)]
+    junk += [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 300))) for _ in range(100)]
+    x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    x.bind(("127.0.0.1", 0))
+    for sender in (c.a, c.b):
+        for p in junk:
+            for sock, port in ((sender.rtp, sender.peer[1]), (sender.rtcp, sender.peer[2])):
+                try:
+                    sock.sendto(p, (sender.peer[0], port))
+                    x.sendto(p, (sender.peer[0], port))
+                except OSError:
+                    pass
+    time.sleep(0.3)
+    c.a.drain()
+    c.b.drain()
+    x.close()
+    canary_ok(t, "after junk media")
+    c.a.send_rtcp(2)
+    t.eq("canary RTCP after junk", 2, len(c.b.recv_rtcp(2)))
+
+
+@suite.case
 def mutation_fuzz(t):
     """400 mutated copies of Kamailio's requests (fixed seed) over UDP."""
     d = D()
