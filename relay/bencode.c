@@ -455,16 +455,43 @@ int bencode_decode(const char *buf, size_t len, struct bval **out, size_t *used)
 
 /* ---- bencode encoding ------------------------------------------------- */
 
+/* Decimal digits of v, written backwards from end; returns the first. Two
+ * printf passes per string length cost more than the rest of a reply. */
+static char *utoa_back(char *end, unsigned long long v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 static void enc_str(struct rg_buf *out, const char *s, size_t n)
 {
-	buf_printf(out, "%zu:", n);
+	char tmp[24];
+	char *p = utoa_back(tmp + sizeof(tmp) - 1, n);
+	tmp[sizeof(tmp) - 1] = ':';
+	buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
 	buf_append(out, s, n);
+}
+
+static void enc_int(struct rg_buf *out, long long i)
+{
+	char tmp[24];
+	/* via unsigned: -LLONG_MIN does not fit a long long */
+	unsigned long long u = i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i;
+	tmp[sizeof(tmp) - 1] = 'e';
+	char *p = utoa_back(tmp + sizeof(tmp) - 1, u);
+	if (i < 0)
+		*--p = '-';
+	*--p = 'i';
+	buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void bencode_encode(const struct bval *v, struct rg_buf *out)
 {
 	if (!v) {
-		buf_puts(out, "0:");     /* keeps the output well-formed */
+		buf_append(out, "0:", 2);     /* keeps the output well-formed */
 		return;
 	}
 	switch (v->type) {
@@ -472,7 +499,7 @@ void bencode_encode(const struct bval *v, struct rg_buf *out)
 		enc_str(out, v->s, v->len);
 		break;
 	case BVAL_INT:
-		buf_printf(out, "i%llde", v->i);
+		enc_int(out, v->i);
 		break;
 	case BVAL_LIST:
 	case BVAL_DICT:
