@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +185,7 @@ bool sdp_static_codec(int pt, struct sdp_codec *c)
 			continue;
 		memset(c, 0, sizeof(*c));
 		c->pt = pt;
-		snprintf(c->name, sizeof(c->name), "%s", static_pts[i].name);
+		strcpy(c->name, static_pts[i].name);   /* the table's names are short */
 		c->clock = static_pts[i].clock;
 		c->channels = static_pts[i].channels;
 		return true;
@@ -232,8 +233,8 @@ struct parser {
 	char *err;
 	size_t errlen;
 	int lineno;
-	bool seen_rtpmap[SDP_MAX_MEDIA][SDP_MAX_FMT];
-	bool seen_fmtp[SDP_MAX_MEDIA][SDP_MAX_FMT];
+	uint32_t seen_rtpmap[SDP_MAX_MEDIA];   /* bit i: codecs[i] had an a=rtpmap */
+	uint32_t seen_fmtp[SDP_MAX_MEDIA];
 	bool media_rtcp[SDP_MAX_MEDIA];
 	int media_lineno[SDP_MAX_MEDIA];
 	bool session_conn_seen;
@@ -288,6 +289,22 @@ static int parse_origin(struct parser *ps, struct sdp_line *ln, struct tok v)
 	return 0;
 }
 
+/* Zeroes every field but the three arrays, whose entries are written before
+ * they are counted (fmt, codecs, crypto): they are most of the ~13 KB. */
+static void media_clear(struct sdp_media *m)
+{
+	const size_t fmt = offsetof(struct sdp_media, fmt);
+	const size_t after_codecs = offsetof(struct sdp_media, codecs) + sizeof(m->codecs);
+	const size_t crypto = offsetof(struct sdp_media, crypto);
+	const size_t after_crypto = crypto + sizeof(m->crypto);
+	_Static_assert(offsetof(struct sdp_media, fmt) + sizeof(((struct sdp_media *)0)->fmt) ==
+		       offsetof(struct sdp_media, codecs), "fmt and codecs are adjacent");
+	char *b = (char *)m;
+	memset(b, 0, fmt);
+	memset(b + after_codecs, 0, crypto - after_codecs);
+	memset(b + after_crypto, 0, sizeof(*m) - after_crypto);
+}
+
 static int parse_media_line(struct parser *ps, struct tok v)
 {
 	struct sdp_session *s = ps->s;
@@ -297,6 +314,7 @@ static int parse_media_line(struct parser *ps, struct tok v)
 		return PFAIL(ps, "more than %d m= lines", SDP_MAX_MEDIA);
 	int mi = s->nmedia;
 	struct sdp_media *m = &s->media[mi];
+	media_clear(m);
 	ps->media_lineno[mi] = ps->lineno;
 
 	if (!tok_next(&p, end, &type))
@@ -420,9 +438,9 @@ static int parse_rtpmap(struct parser *ps, struct sdp_line *ln, int mi, struct t
 	struct sdp_codec *c = find_codec(m, pt, &idx);
 	if (!c)
 		return 0;   /* a PT not in m=: kept as written, dropped on codec rewrite */
-	if (ps->seen_rtpmap[mi][idx])
+	if (ps->seen_rtpmap[mi] & (1u << idx))
 		return PFAIL(ps, "second a=rtpmap for payload type %ld", pt);
-	ps->seen_rtpmap[mi][idx] = true;
+	ps->seen_rtpmap[mi] |= 1u << idx;
 	if (!tok_copy(enc, c->name, sizeof(c->name)))
 		return PFAIL(ps, "a=rtpmap encoding name '%.*s' is longer than %zu bytes",
 			Q(enc), sizeof(c->name) - 1);
@@ -444,9 +462,9 @@ static int parse_fmtp(struct parser *ps, struct sdp_line *ln, int mi, struct tok
 	struct sdp_codec *c = find_codec(m, pt, &idx);
 	if (!c)
 		return 0;
-	if (ps->seen_fmtp[mi][idx])
+	if (ps->seen_fmtp[mi] & (1u << idx))
 		return PFAIL(ps, "second a=fmtp for payload type %ld", pt);
-	ps->seen_fmtp[mi][idx] = true;
+	ps->seen_fmtp[mi] |= 1u << idx;
 	if (!tok_copy(params, c->fmtp, sizeof(c->fmtp)))
 		return PFAIL(ps, "a=fmtp for payload type %ld is longer than %zu bytes",
 			pt, sizeof(c->fmtp) - 1);
@@ -613,18 +631,12 @@ static int parse_line(struct parser *ps, struct sdp_line *ln)
 	}
 }
 
-/* Cuts the copy into lines and checks bytes; fills s->lines. */
+/* Cuts the copy into lines and checks bytes; fills s->lines (room for one
+ * line per line end plus one). */
 static int split_lines(struct parser *ps, size_t len)
 {
 	struct sdp_session *s = ps->s;
 	const char *text = s->text;
-	size_t cap = 1;
-	for (size_t i = 0; i < len; i++)
-		cap += text[i] == '\n';
-	s->lines = calloc(cap, sizeof(*s->lines));
-	if (!s->lines)
-		return -ENOMEM;
-
 	size_t pos = 0;
 	int cur_media = -1;
 	ps->lineno = 0;
@@ -697,16 +709,23 @@ static int finish(struct parser *ps)
 }
 
 /* Number of m= lines (at most SDP_MAX_MEDIA, at least 1) so that a session
- * holds only the sdp_media it needs (each is about 13 KB). Counts exactly
- * the lines split_lines() will take for m= lines. */
-static size_t count_media(const char *text, size_t len)
+ * holds only the sdp_media it needs (each is about 13 KB), and the number of
+ * line ends. Counts exactly the lines split_lines() will take for m= lines. */
+static size_t count_media(const char *text, size_t len, size_t *newlines)
 {
-	size_t n = 0;
-	for (size_t i = 0; i + 1 < len && n < SDP_MAX_MEDIA; i++)
-		if ((i == 0 || text[i - 1] == '\n') && text[i] == 'm' && text[i + 1] == '=')
+	size_t n = 0, nl = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\n')
+			nl++;
+		else if (text[i] == 'm' && i + 1 < len && (i == 0 || text[i - 1] == '\n') &&
+			 text[i + 1] == '=' && n < SDP_MAX_MEDIA)
 			n++;
+	}
+	*newlines = nl;
 	return n ? n : 1;
 }
+
+static size_t align_up(size_t n) { return (n + 15) & ~(size_t)15; }
 
 int sdp_parse(const char *text, size_t len, struct sdp_session **out,
 	char *err, size_t errlen)
@@ -720,25 +739,31 @@ int sdp_parse(const char *text, size_t len, struct sdp_session **out,
 		return fail(err, errlen, 0, "SDP is %zu bytes, more than %d", len,
 			SDP_MAX_SIZE);
 
-	struct parser *ps = calloc(1, sizeof(*ps));
-	struct sdp_session *s = calloc(1, sizeof(*s));
-	int rc = -ENOMEM;
-	if (!ps || !s)
-		goto out;
-	s->text = malloc(len + 1);
-	s->media = calloc(count_media(text, len), sizeof(*s->media));
-	if (!s->text || !s->media)
-		goto out;
+	/* one allocation: the session, its media, its lines, the copy; only
+	 * the session's own fields are zeroed here (media_clear() does each
+	 * media as its m= line comes, split_lines() each line) */
+	size_t nl, nmedia = count_media(text, len, &nl);
+	size_t o_media = align_up(sizeof(struct sdp_session));
+	size_t o_lines = o_media + align_up(nmedia * sizeof(struct sdp_media));
+	size_t o_text = o_lines + align_up((nl + 1) * sizeof(struct sdp_line));
+	char *mem = malloc(o_text + len + 1);
+	if (!mem)
+		return -ENOMEM;
+	struct sdp_session *s = (struct sdp_session *)mem;
+	memset(s, 0, sizeof(*s));
+	s->media = (struct sdp_media *)(mem + o_media);
+	s->lines = (struct sdp_line *)(mem + o_lines);
+	s->text = mem + o_text;
 	memcpy(s->text, text, len);
 	s->text[len] = '\0';
-	ps->s = s;
-	ps->err = err;
-	ps->errlen = errlen;
-	rc = split_lines(ps, len);
+	struct parser ps;
+	memset(&ps, 0, sizeof(ps));
+	ps.s = s;
+	ps.err = err;
+	ps.errlen = errlen;
+	int rc = split_lines(&ps, len);
 	if (rc == 0)
-		rc = finish(ps);
-out:
-	free(ps);
+		rc = finish(&ps);
 	if (rc) {
 		sdp_free(s);
 		return rc;
@@ -749,12 +774,7 @@ out:
 
 void sdp_free(struct sdp_session *s)
 {
-	if (!s)
-		return;
-	free(s->text);
-	free(s->lines);
-	free(s->media);
-	free(s);
+	free(s);   /* media, lines and text live in the same allocation */
 }
 
 int sdp_media_count(const struct sdp_session *s) { return s->nmedia; }
