@@ -4,7 +4,9 @@
  * the monotonic millisecond at which a resting pair becomes free again.
  * Allocation walks from a random pair index and binds both sockets; a pair
  * another process holds (EADDRINUSE) is skipped, not marked, since that
- * process may let go of it later.
+ * process may let go of it later. The start index comes from a per-pool
+ * xorshift generator seeded once from getrandom(): unpredictable enough to
+ * keep ports hard to guess, without a system call per allocation.
  */
 #include "ports.h"
 
@@ -25,8 +27,18 @@ struct ports_pool {
 	unsigned npairs;
 	unsigned used;
 	unsigned quarantine_ms;
+	uint64_t rng;       /* xorshift64 state, never 0 */
 	uint64_t *state;
 };
+
+static uint64_t next_random(struct ports_pool *p)
+{
+	uint64_t x = p->rng;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return p->rng = x;
+}
 
 int ports_pool_new(struct ports_pool **out, const struct sockaddr *addr,
 		   int port_min, int port_max, unsigned quarantine_ms)
@@ -46,6 +58,9 @@ int ports_pool_new(struct ports_pool **out, const struct sockaddr *addr,
 	p->first = first;
 	p->npairs = (unsigned)((port_max - first + 1) / 2);
 	p->quarantine_ms = quarantine_ms;
+	if (getrandom(&p->rng, sizeof(p->rng), GRND_NONBLOCK) != sizeof(p->rng))
+		p->rng = (uint64_t)(uintptr_t)p ^ ((uint64_t)getpid() << 32);
+	p->rng |= 1;
 	p->state = calloc(p->npairs, sizeof(*p->state));
 	if (!p->state) {
 		free(p);
@@ -88,10 +103,7 @@ static int bind_port(const struct ports_pool *p, int port)
 int ports_alloc_pair(struct ports_pool *p, uint64_t now_ms, int *rtp_fd, int *rtcp_fd,
 		     uint16_t *rtp_port)
 {
-	uint32_t r = 0;
-	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (uint32_t)(now_ms * 2654435761u);
-	unsigned start = r % p->npairs;
+	unsigned start = (unsigned)((next_random(p) >> 32) % p->npairs);
 	for (unsigned k = 0; k < p->npairs; k++) {
 		unsigned i = (start + k) % p->npairs;
 		uint64_t s = p->state[i];
