@@ -19,10 +19,17 @@
  *
  * Every leg keeps its own payload-type numbers: transcoders write the
  * other leg's numbers.
+ *
+ * The state of one offer/answer is one allocation, made at each offer: the
+ * codec lists are sized to the offer (a PCMU-only call needs three
+ * sdp_codec, not a hundred), so the common offer zeroes and copies little,
+ * and a transcoded call keeps about a kilobyte per media, not tens.
  */
 #include "negotiate.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,22 +45,27 @@
 #include "session.h"
 #include "transcode.h"
 
+/* The three codec lists point into the allocation of their call_codecs;
+ * their capacities are fixed at the offer (see lists_size()). */
 struct neg_media {
 	bool audio;
-	struct sdp_codec offered[SDP_MAX_FMT];   /* the offerer's, as offered */
+	struct sdp_codec *offered;               /* the offerer's, as offered */
 	int noffered;
-	struct sdp_codec onward[SDP_MAX_FMT];    /* sent to the answerer */
-	int nonward;
+	struct sdp_codec *onward;                /* sent to the answerer */
+	int nonward, onward_cap;
 	bool onward_changed;
-	bool accepted_from_offerer[SDP_MAX_FMT]; /* masked/consumed: still taken from the offerer */
+	uint32_t accepted_from_offerer;          /* bit k: offered[k] masked/consumed,
+						    still taken from the offerer */
 	bool consume;
 	int offer_ptime;                         /* the offerer's a=ptime, 0 none */
 	int onward_ptime;                        /* ptime key of the offer, 0 none */
-	struct sdp_codec back[4];                /* answer towards the offerer */
+	struct sdp_codec *back;                  /* answer towards the offerer */
 	int nback;
 	bool transcoding;
 	char pair[48];                           /* "PCMU>opus" for statistics */
 };
+
+_Static_assert(SDP_MAX_FMT <= 32, "accepted_from_offerer is a 32-bit mask");
 
 struct call_codecs {
 	int nmedia;
@@ -163,7 +175,7 @@ static void remove_at(struct sdp_codec *l, int *n, int i)
 /* Adds a codec we can encode to the onward list. */
 static int add_onward(struct neg_media *m, const struct codec_desc *desc, const char *fmtp)
 {
-	if (m->nonward >= SDP_MAX_FMT)
+	if (m->nonward >= m->onward_cap)
 		return -ENOSPC;
 	struct sdp_codec c;
 	memset(&c, 0, sizeof(c));
@@ -197,14 +209,46 @@ static bool has_te_at(const struct sdp_codec *l, int n, int clock)
 	return false;
 }
 
-static int offer_media(struct rg_daemon *d, struct call_codecs *cc, const struct ng_request *rq,
-		       const struct sdp_media *sm, struct neg_media *m, struct sdp_media_rewrite *mr,
-		       char *err, size_t errlen)
+/* Whether a media gets codec lists at all, and their capacities: onward
+ * grows by at most a codec and a telephone-event per transcode entry (and
+ * never beyond SDP_MAX_FMT, as before), back holds at most BACK_CAP. */
+static bool negotiated(const struct sdp_media *sm)
 {
-	memset(m, 0, sizeof(*m));
+	return sm->port && !strcmp(sm->type, "audio");
+}
+
+static int onward_cap(const struct sdp_media *sm, const struct ng_request *rq)
+{
+	int n = sm->ncodecs + 2 * rq->codec.transcode.n;
+	return n < SDP_MAX_FMT ? n : SDP_MAX_FMT;
+}
+
+#define BACK_CAP 4
+
+static size_t lists_size(const struct sdp_session *sdp, int nmedia, const struct ng_request *rq)
+{
+	size_t n = 0;
+	for (int i = 0; i < nmedia; i++) {
+		const struct sdp_media *sm = sdp_media_get(sdp, i);
+		if (negotiated(sm))
+			n += (size_t)(sm->ncodecs + onward_cap(sm, rq) + BACK_CAP);
+	}
+	return n * sizeof(struct sdp_codec);
+}
+
+/* m is zeroed; *pool is where its lists go (advanced past them). */
+static int offer_media(struct rg_daemon *d, struct call_codecs *cc, const struct ng_request *rq,
+		       const struct sdp_media *sm, struct neg_media *m, struct sdp_codec **pool,
+		       struct sdp_media_rewrite *mr, char *err, size_t errlen)
+{
 	m->audio = !strcmp(sm->type, "audio");
-	if (!m->audio || !sm->port)
+	if (!negotiated(sm))
 		return 0;
+	m->offered = *pool;
+	m->onward = m->offered + sm->ncodecs;
+	m->onward_cap = onward_cap(sm, rq);
+	m->back = m->onward + m->onward_cap;
+	*pool = m->back + BACK_CAP;
 	m->noffered = sm->ncodecs;
 	memcpy(m->offered, sm->codecs, (size_t)sm->ncodecs * sizeof(*sm->codecs));
 	memcpy(m->onward, sm->codecs, (size_t)sm->ncodecs * sizeof(*sm->codecs));
@@ -226,7 +270,7 @@ static int offer_media(struct rg_daemon *d, struct call_codecs *cc, const struct
 		if ((strip || mask || consume) && !list_has(&rq->codec.except, c, NULL)) {
 			for (int k = 0; k < m->noffered; k++)
 				if (m->offered[k].pt == c->pt && (mask || consume))
-					m->accepted_from_offerer[k] = true;
+					m->accepted_from_offerer |= 1u << k;
 			m->consume |= consume;
 			remove_at(m->onward, &m->nonward, i);
 			m->onward_changed = true;
@@ -281,7 +325,7 @@ static int offer_media(struct rg_daemon *d, struct call_codecs *cc, const struct
 		return -EINVAL;
 	}
 	for (int k = 0; k < m->noffered; k++)
-		if (m->accepted_from_offerer[k])
+		if (m->accepted_from_offerer & (1u << k))
 			cc->may_transcode = true;
 	if (m->onward_changed) {
 		mr->codecs = m->onward;
@@ -349,7 +393,7 @@ static int answer_media(struct rg_daemon *d, struct call *c, struct call_codecs 
 	/* relayed as is? */
 	int a_same = -1;
 	for (int k = 0; k < m->noffered; k++)
-		if (same_codec(&m->offered[k], bc) && !m->accepted_from_offerer[k])
+		if (same_codec(&m->offered[k], bc) && !(m->accepted_from_offerer & (1u << k)))
 			a_same = k;
 	const struct codec_desc *bdesc = desc_of(bc);
 	bool ptime_differs = bdesc && (a_ptime ? a_ptime : bdesc->ptime_ms) != (b_ptime ? b_ptime : bdesc->ptime_ms);
@@ -364,7 +408,7 @@ static int answer_media(struct rg_daemon *d, struct call *c, struct call_codecs 
 			foreign |= !known;
 		}
 		if (foreign) {
-			for (int i = 0; i < sm->ncodecs && m->nback < 4; i++)
+			for (int i = 0; i < sm->ncodecs && m->nback < BACK_CAP; i++)
 				for (int k = 0; k < m->noffered; k++)
 					if (same_codec(&m->offered[k], &sm->codecs[i])) {
 						m->back[m->nback++] = m->offered[k];
@@ -451,16 +495,26 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 {
 	struct call_codecs *cc = c->codecs;
 	if (is_offer) {
-		if (!cc || cc->nmedia != c->nmedia) {
-			codecs_call_free(cc);
-			cc = c->codecs = calloc(1, sizeof(*cc) + (size_t)c->nmedia * sizeof(cc->m[0]));
-			if (!cc) {
-				snprintf(err, errlen, "out of memory");
-				return -ENOMEM;
-			}
-			cc->nmedia = c->nmedia;
-			cc->counter = &d->transcodes_active;
+		/* a fresh state sized to this offer; only whether the call was
+		 * counted as transcoding carries over from the previous one */
+		size_t head = sizeof(*cc) + (size_t)c->nmedia * sizeof(cc->m[0]);
+		head = (head + _Alignof(struct sdp_codec) - 1) & ~(_Alignof(struct sdp_codec) - 1);
+		struct call_codecs *nc = malloc(head + lists_size(sdp, c->nmedia, rq));
+		if (!nc) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
 		}
+		memset(nc, 0, offsetof(struct call_codecs, accept_buf));
+		memset(nc->m, 0, (size_t)c->nmedia * sizeof(nc->m[0]));
+		nc->nmedia = c->nmedia;
+		nc->counter = &d->transcodes_active;
+		if (cc) {
+			nc->may_transcode = cc->may_transcode;
+			cc->may_transcode = false;   /* the count moves to nc */
+			codecs_call_free(cc);
+		}
+		cc = c->codecs = nc;
+		struct sdp_codec *pool = (struct sdp_codec *)((char *)nc + head);
 		bool was_counted = cc->may_transcode;
 		cc->may_transcode = false;
 		cc->offerer = from_leg;
@@ -471,7 +525,8 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 			cc->accept.v[cc->accept.n++] = cc->accept_buf[i];
 		}
 		for (int i = 0; i < c->nmedia; i++) {
-			int r = offer_media(d, cc, rq, sdp_media_get(sdp, i), &cc->m[i], &mr[i], err, errlen);
+			int r = offer_media(d, cc, rq, sdp_media_get(sdp, i), &cc->m[i], &pool, &mr[i],
+					    err, errlen);
 			if (r < 0) {
 				if (was_counted)
 					(*cc->counter)--;
@@ -502,7 +557,7 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 		transcoding |= cc->m[i].transcoding;
 	}
 	if (!transcoding) {
-		/* relayed as is: the negotiation state (tens of KB) is not kept
+		/* relayed as is: the negotiation state is not kept
 		 * for the life of the call; a re-offer starts afresh. The lists
 		 * in mr[] point into it, so it goes after the SDP is written. */
 		cc->release_after_answer = true;
