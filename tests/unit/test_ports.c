@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -15,13 +16,27 @@ static struct sockaddr_in lo(void)
 	return a;
 }
 
-/* A range of `n` ports nobody else is likely to use: random base. */
+/* An even base of `n` ports that are all free right now (each can be bound),
+ * picked at random so parallel tests on the machine rarely meet. */
 static int pick_base(int n)
 {
-	uint32_t r = 0;
-	getrandom(&r, sizeof(r), 0);
-	return 30000 + (int)((r % 15000) & ~1u);
-	(void)n;
+	for (int attempt = 0; attempt < 200; attempt++) {
+		uint32_t r = 0;
+		getrandom(&r, sizeof(r), 0);
+		int base = 30000 + (int)((r % 15000) & ~1u);
+		bool all_free = true;
+		for (int p = base; p < base + n && all_free; p++) {
+			int fd = socket(AF_INET, SOCK_DGRAM, 0);
+			struct sockaddr_in a = lo();
+			a.sin_port = htons((uint16_t)p);
+			all_free = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+			close(fd);
+		}
+		if (all_free)
+			return base;
+	}
+	unit_fail(__FILE__, __LINE__, "expected a free range of %d ports, found none", n);
+	return 30000;
 }
 
 static void t_pairs_are_even_odd_and_bound(void)
