@@ -20,6 +20,8 @@ struct bench_row {                      /* one measured window */
 	double p50_us[2], p99_us[2], max_us[2];
 	double jit_mean_ms[2], jit_max_ms[2];
 	double relay_cores;             /* relay CPU seconds per second */
+	double relay_wait;              /* seconds per second its threads were
+					 * runnable but waited for a CPU */
 	double relay_ns_per_pkt;        /* per packet the relay received */
 	double relay_us_per_callsec;
 	double calls_per_core;

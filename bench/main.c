@@ -621,7 +621,8 @@ static int measure(struct run *r, double settle, double secs)
 	media_window(&r->media, t0, t1);
 	uint64_t c0 = 0, c1 = 0;
 	sleep_until(t0);
-	int have_cpu = r->relay_pid && procstat_cpu_ns(r->relay_pid, &c0) == 0;
+	uint64_t w0 = 0, w1 = 0;
+	int have_cpu = r->relay_pid && procstat_cpu_wait_ns(r->relay_pid, &c0, &w0) == 0;
 	char perf_file[96];
 	pid_t perf_pid = -1;
 	if (r->o.perf && r->relay_pid) {
@@ -630,7 +631,7 @@ static int measure(struct run *r, double settle, double secs)
 		perf_pid = profile_start(r->relay_pid, secs, perf_file);
 	}
 	sleep_until(t1);
-	if (have_cpu && procstat_cpu_ns(r->relay_pid, &c1) != 0)
+	if (have_cpu && procstat_cpu_wait_ns(r->relay_pid, &c1, &w1) != 0)
 		have_cpu = 0;
 	uint64_t t1real = procstat_now_ns();
 	long rss = 0;
@@ -679,6 +680,7 @@ static int measure(struct run *r, double settle, double secs)
 		row->relay_ns_per_pkt = sent ? (double)(c1 - c0) / (double)sent : 0;
 		row->relay_us_per_callsec = res.calls ? cpu_s * 1e6 / (res.calls * wsecs) : 0;
 		row->calls_per_core = row->relay_cores > 0 ? res.calls / row->relay_cores : 0;
+		row->relay_wait = w1 > w0 ? (double)(w1 - w0) / 1e9 / wsecs : 0;
 	} else {
 		row->relay_cores = -1;
 	}
@@ -695,9 +697,10 @@ static int measure(struct run *r, double settle, double secs)
 	row->pass = worst_loss * 100 <= r->o.loss_limit &&
 		    worst_p99 / 1000.0 <= r->o.p99_bound_ms && res.calls > 0;
 	if (!r->o.quiet)
-		fprintf(stderr, "window: %u calls, loss %.3f%%/%.3f%%, p99 %.0f/%.0f us, relay %.1f%% cpu, "
-			"%.0f ns/pkt%s\n", row->calls, row->loss[0] * 100, row->loss[1] * 100,
-			row->p99_us[0], row->p99_us[1], row->relay_cores * 100, row->relay_ns_per_pkt,
+		fprintf(stderr, "window: %u calls, loss %.3f%%/%.3f%%, p99 %.0f/%.0f us, relay %.1f%% cpu "
+			"(waited %.1f%%), %.0f ns/pkt%s\n", row->calls, row->loss[0] * 100,
+			row->loss[1] * 100, row->p99_us[0], row->p99_us[1], row->relay_cores * 100,
+			row->relay_wait * 100, row->relay_ns_per_pkt,
 			row->gen_bound ? "  GENERATOR-BOUND" : "");
 	return 0;
 }

@@ -6,7 +6,9 @@
  * nanoseconds) are summed instead; stat is the fallback when schedstat is
  * missing (kernels without CONFIG_SCHEDSTATS). A thread that exits between
  * two samples takes its time with it, which is fine for relays whose
- * workers live as long as the process.
+ * workers live as long as the process. The same files give the time the
+ * threads spent runnable but waiting for a CPU, which tells a relay that was
+ * starved by other processes from one that was slow.
  */
 #include "procstat.h"
 
@@ -51,12 +53,17 @@ static int procstat_ticks(pid_t pid, uint64_t *ns)
 
 int procstat_cpu_ns(pid_t pid, uint64_t *ns)
 {
+	return procstat_cpu_wait_ns(pid, ns, NULL);
+}
+
+int procstat_cpu_wait_ns(pid_t pid, uint64_t *ns, uint64_t *wait_ns)
+{
 	char path[320];
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
 	if (!d)
 		return -errno;
-	uint64_t sum = 0;
+	uint64_t sum = 0, wsum = 0;
 	int found = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -67,14 +74,18 @@ int procstat_cpu_ns(pid_t pid, uint64_t *ns)
 		FILE *f = fopen(path, "r");
 		if (!f)
 			continue; /* thread just exited */
-		unsigned long long run = 0;
-		if (fscanf(f, "%llu", &run) == 1) {
+		unsigned long long run = 0, wait = 0;
+		int n = fscanf(f, "%llu %llu", &run, &wait);
+		if (n >= 1) {
 			sum += run;
+			wsum += n == 2 ? wait : 0;
 			found = 1;
 		}
 		fclose(f);
 	}
 	closedir(d);
+	if (wait_ns)
+		*wait_ns = wsum;
 	if (!found)
 		return procstat_ticks(pid, ns);
 	*ns = sum;
