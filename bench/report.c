@@ -207,6 +207,10 @@ int report_csv(const struct bench_report *r, const char *path)
 
 int report_plot(const struct bench_report *r, const char *path)
 {
+	if (r->has_control || (!r->nrows && !r->nsamples)) {
+		fprintf(stderr, "--plot: nothing to draw for this run\n");
+		return 0;
+	}
 	char dat[4096];
 	snprintf(dat, sizeof(dat), "%s.dat", path);
 	FILE *f = fopen(dat, "w");
