@@ -231,6 +231,65 @@ def control_request_too_big(t):
              ">= 1", st["control"])
 
 
+def mutate(b, rnd):
+    b = bytearray(b)
+    for _ in range(rnd.randint(1, 8)):
+        op = rnd.randrange(4)
+        i = rnd.randrange(len(b) + 1)
+        if op == 0 and b:
+            b[min(i, len(b) - 1)] = rnd.randrange(256)
+        elif op == 1:
+            b[i:i] = bytes(rnd.randrange(256) for _ in range(rnd.randint(1, 6)))
+        elif op == 2 and b:
+            del b[i:i + rnd.randint(1, 20)]
+        else:
+            b = b[:i]
+    return bytes(b)
+
+
+@suite.case
+def hostile_input_keeps_calls(t):
+    """Thousands of mutated ng requests (UDP and UNIX) and malformed RTP/RTCP
+    from the parties' own addresses: the daemon stays up and the call keeps
+    relaying both ways."""
+    import glob
+    from rgtest import vectors_dir
+    rnd = random.Random(6)
+    seeds = [open(f, "rb").read() for f in sorted(glob.glob(os.path.join(vectors_dir(), "*.bin")))]
+    t.need("ng vectors found", seeds, "some", vectors_dir())
+    with Daemon(ports=20) as d:
+        c = Call(d.ng).setup()
+        to_b, to_a = c.relay_ports()
+        raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sent = 0
+        for i in range(3000):
+            m = mutate(rnd.choice(seeds), rnd)
+            raw.sendto(m or b"x", d.ng_addr)
+            sent += 1
+            if d.unix and i % 30 == 0:
+                d.unix.raw(m, timeout=0.05)
+            if i % 100 == 0:
+                time.sleep(0.01)
+        for i in range(2000):
+            pkt = mutate(rtp_build(i, i * 160, c.a.ssrc) if i % 2 else rtcp_sr(c.a.ssrc), rnd)
+            (c.a.rtp if i % 2 else c.a.rtcp).sendto(pkt or b"\x80", ("127.0.0.1", to_a + (i % 2 == 0)))
+        c.a.drain()
+        c.b.drain()
+        time.sleep(0.3)
+        c.a.drain()
+        c.b.drain()
+        t.ok("daemon alive", d.alive(), "running", d.tail(5))
+        t.eq("ping", "pong", d.ng.cmd("ping")["result"])
+        gb, ga = c.flow(20)
+        t.eq("the call still relays A->B", 20, len(gb))
+        t.eq("the call still relays B->A", 20, len(ga))
+        st = stats(d.ng)
+        print("  %d mutated ng requests, 2000 mutated RTP/RTCP; control %s" % (sent, st["control"]))
+        c.delete()
+        c.close()
+        raw.close()
+
+
 @suite.case
 def unix_socket_mode_owner_group(t):
     """The UNIX socket is 0660 by default; --unix-owner/--unix-group set who
