@@ -9,6 +9,7 @@
  * their end, then the process exits.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,15 @@ static void on_timer(uv_timer_t *t)
 	uint64_t now = rg_now_ms();
 	call_tick(d, now);
 	replycache_expire(d->replies, now);
+	/* hand memory of ended calls back to the system once many have gone,
+	 * so the resident size follows the load down */
+	static size_t trimmed_at;
+	if (d->ncalls > trimmed_at)
+		trimmed_at = d->ncalls;
+	else if (trimmed_at - d->ncalls >= 64 || (trimmed_at && !d->ncalls)) {
+		malloc_trim(0);
+		trimmed_at = d->ncalls;
+	}
 	if (d->draining && !d->ncalls) {
 		LOG(LOG_NOTICE, "core", "drained: no calls left, exiting");
 		shutdown_all(d);
