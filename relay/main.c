@@ -100,12 +100,11 @@ static void on_timer(uv_timer_t *t)
 	replycache_expire(d->replies, now);
 	/* hand memory of ended calls back to the system once many have gone,
 	 * so the resident size follows the load down */
-	static size_t trimmed_at;
-	if (d->ncalls > trimmed_at)
-		trimmed_at = d->ncalls;
-	else if (trimmed_at - d->ncalls >= 64 || (trimmed_at && !d->ncalls)) {
+	if (d->ncalls > d->trimmed_at)
+		d->trimmed_at = d->ncalls;
+	else if (d->trimmed_at - d->ncalls >= 64 || (d->trimmed_at && !d->ncalls)) {
 		malloc_trim(0);
-		trimmed_at = d->ncalls;
+		d->trimmed_at = d->ncalls;
 	}
 	if (d->draining && !d->ncalls) {
 		LOG(LOG_NOTICE, "core", "drained: no calls left, exiting");
