@@ -18,6 +18,7 @@ static void inside(const void *p, size_t n)
 		abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* a private copy so that reads past the end hit ASan's redzone */

@@ -19,6 +19,7 @@ static void inside(const struct rtpp_cmd *c, const char *s)
 		abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct rtpp_cmd c;

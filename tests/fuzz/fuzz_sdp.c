@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "sdp.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sdp_session *s = NULL;

@@ -36,6 +36,7 @@ static void setup(void)
 	}
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t buf[4096 + 256] __attribute__((aligned(8)));
