@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "buf.h"
@@ -36,9 +37,13 @@ static void setup(void)
 	if (done)
 		return;
 	done = 1;
-	char err[256];
-	char *argv[] = { "fuzz_control", "--interface=127.0.0.1", "--port-min=41000",
-			 "--port-max=41999", "--num-threads=1", "--log-level=0", NULL };
+	char err[256], pmin[32], pmax[32];
+	/* no fixed ports: a range of 1,000 that depends on the process */
+	int base = 20000 + (int)(getpid() % 40) * 1000;
+	snprintf(pmin, sizeof(pmin), "--port-min=%d", base);
+	snprintf(pmax, sizeof(pmax), "--port-max=%d", base + 999);
+	char *argv[] = { "fuzz_control", "--interface=127.0.0.1", pmin, pmax,
+			 "--num-threads=1", "--log-level=0", NULL };
 	if (config_load(&d.cfg, 6, argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_control: %s\n", err);
 		abort();
@@ -49,7 +54,7 @@ static void setup(void)
 	snprintf(f->name, sizeof(f->name), "default");
 	snprintf(f->advertised, sizeof(f->advertised), "127.0.0.1");
 	if (addr_parse(&f->local, "127.0.0.1", 0) < 0 ||
-	    ports_pool_new(&f->pool, &f->local.sa, 41000, 41999, 0) < 0)
+	    ports_pool_new(&f->pool, &f->local.sa, base, base + 999, 0) < 0)
 		abort();
 	d.loop = uv_default_loop();
 	d.started_ms = rg_now_ms();
