@@ -210,12 +210,9 @@ static void on_recv(struct worker *w, struct uring *u, struct io_uring_cqe *cqe,
 	}
 }
 
-static void on_ring(uv_poll_t *h, int status, int events)
+static void process(struct worker *w)
 {
-	struct worker *w = h->data;
 	struct uring *u = w->ur;
-	(void)status;
-	(void)events;
 	uint64_t now = uv_now(&w->loop);
 	for (int pass = 0; pass < 64; pass++) {
 		struct io_uring_cqe *cqe;
@@ -256,6 +253,13 @@ static void on_ring(uv_poll_t *h, int status, int events)
 	}
 }
 
+static void on_ring(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	process(h->data);
+}
+
 int uring_start(struct worker *w)
 {
 	struct uring *u = w->ur;
@@ -268,8 +272,18 @@ int uring_start(struct worker *w)
 
 void uring_stop(struct worker *w)
 {
-	if (w->ur)
-		uv_close((uv_handle_t *)&w->ur->poll, NULL);
+	struct uring *u = w->ur;
+	if (!u)
+		return;
+	/* the sessions deleted last wait for their cancelled receives: reap
+	 * those completions here, since the loop stops watching the ring */
+	for (int i = 0; i < 200 && atomic_load(&w->stats.sessions) > 0; i++) {
+		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
+		struct io_uring_cqe *cqe;
+		io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+		process(w);
+	}
+	uv_close((uv_handle_t *)&u->poll, NULL);
 }
 
 int uring_stream_start(struct worker *w, struct mstream *s)

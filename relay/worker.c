@@ -174,8 +174,8 @@ static void on_stop(struct mbox_msg *mm, void *owner)
 	free(mm);
 	uv_timer_stop(&w->tick);
 	uv_close((uv_handle_t *)&w->tick, NULL);
+	mailbox_close(&w->mbox);   /* runs the deletions still queued */
 	uring_stop(w);
-	mailbox_close(&w->mbox);
 }
 
 static void on_tick(uv_timer_t *t)
