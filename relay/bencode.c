@@ -8,6 +8,12 @@
  * growable arrays of (key, value) entries, kept in insertion order because
  * Kamailio does not sort its keys and lookups are over a dozen keys at most.
  *
+ * Allocation: a string node carries its bytes in the same block, and a
+ * dictionary entry made by the decoder or by bval_dict_add_str/_int
+ * carries its key there too, so most entries cost one malloc, not three:
+ * a request or reply tree is mostly such entries, and malloc/free were the
+ * largest cost of the control path after the encoder's printf.
+ *
  * The decoder is a recursive descent over (pointer, end) that never looks
  * past end. It tells an incomplete prefix (-EAGAIN: the UNIX stream reader
  * waits for more) from a malformed input (-EINVAL) by returning -EAGAIN only
@@ -26,15 +32,18 @@
 struct bval_ent {
 	char *key;                  /* NULL in lists */
 	struct bval *v;
+	bool key_in_v;              /* key lives in v's block: freed with v */
 };
 
 struct bval {
 	enum bval_type type;
+	bool s_inline;              /* s lives in this block (not from vasprintf) */
 	long long i;                /* BVAL_INT */
 	char *s;                    /* BVAL_STR: NUL-terminated copy */
 	size_t len;                 /* BVAL_STR: length without the NUL */
 	struct bval_ent *ent;       /* BVAL_LIST, BVAL_DICT */
 	size_t n, cap;
+	char tail[];                /* string bytes, then a key copy */
 };
 
 /* ---- construction ---------------------------------------------------- */
@@ -47,6 +56,35 @@ static struct bval *node(enum bval_type t)
 	return v;
 }
 
+/* A node with room for a string of slen bytes (type BVAL_STR) and a key
+ * of klen bytes after it, each NUL-terminated; *key (when key is not NULL)
+ * points at the key's room. Only the header is zeroed. */
+static struct bval *node_with(enum bval_type t, const char *str, size_t slen,
+			      const char *k, size_t klen, char **key)
+{
+	size_t sroom = t == BVAL_STR ? slen + 1 : 0;
+	size_t kroom = key ? klen + 1 : 0;
+	struct bval *v = malloc(sizeof(*v) + sroom + kroom);
+	if (!v)
+		return NULL;
+	memset(v, 0, sizeof(*v));
+	v->type = t;
+	if (t == BVAL_STR) {
+		v->s = v->tail;
+		v->s_inline = true;
+		if (slen)
+			memcpy(v->s, str, slen);
+		v->s[slen] = '\0';
+		v->len = slen;
+	}
+	if (key) {
+		*key = v->tail + sroom;
+		memcpy(*key, k, klen);
+		(*key)[klen] = '\0';
+	}
+	return v;
+}
+
 enum bval_type bval_type(const struct bval *v) { return v->type; }
 
 struct bval *bval_dict(void) { return node(BVAL_DICT); }
@@ -56,19 +94,7 @@ struct bval *bval_strn(const char *s, size_t n)
 {
 	if (!s && n)
 		return NULL;
-	struct bval *v = node(BVAL_STR);
-	if (!v)
-		return NULL;
-	v->s = malloc(n + 1);
-	if (!v->s) {
-		free(v);
-		return NULL;
-	}
-	if (n)
-		memcpy(v->s, s, n);
-	v->s[n] = '\0';
-	v->len = n;
-	return v;
+	return node_with(BVAL_STR, s, n, NULL, 0, NULL);
 }
 
 struct bval *bval_str(const char *s)
@@ -114,23 +140,26 @@ void bval_free(struct bval *v)
 	if (!v)
 		return;
 	for (size_t i = 0; i < v->n; i++) {
-		free(v->ent[i].key);
+		if (!v->ent[i].key_in_v)
+			free(v->ent[i].key);
 		bval_free(v->ent[i].v);
 	}
 	free(v->ent);
-	free(v->s);
+	if (!v->s_inline)
+		free(v->s);
 	free(v);
 }
 
-/* Appends (key, v); key is already an allocated copy or NULL. On failure
- * frees both and returns NULL. */
-static struct bval *append(struct bval *c, char *key, struct bval *v)
+/* Appends (key, v); key is an allocated copy, a copy inside v's block
+ * (key_in_v), or NULL. On failure frees both and returns NULL. */
+static struct bval *append_ent(struct bval *c, char *key, bool key_in_v, struct bval *v)
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 4;
 		struct bval_ent *e = realloc(c->ent, cap * sizeof(*e));
 		if (!e) {
-			free(key);
+			if (!key_in_v)
+				free(key);
 			bval_free(v);
 			return NULL;
 		}
@@ -139,8 +168,28 @@ static struct bval *append(struct bval *c, char *key, struct bval *v)
 	}
 	c->ent[c->n].key = key;
 	c->ent[c->n].v = v;
+	c->ent[c->n].key_in_v = key_in_v;
 	c->n++;
 	return v;
+}
+
+static struct bval *append(struct bval *c, char *key, struct bval *v)
+{
+	return append_ent(c, key, false, v);
+}
+
+/* A new string or integer value with its key in one block, appended. */
+static struct bval *dict_add_leaf(struct bval *dict, const char *key, enum bval_type t,
+				  const char *s, size_t slen, long long i)
+{
+	if (!dict || dict->type != BVAL_DICT || !key)
+		return NULL;
+	char *k;
+	struct bval *v = node_with(t, s, slen, key, strlen(key), &k);
+	if (!v)
+		return NULL;
+	v->i = i;
+	return append_ent(dict, k, true, v);
 }
 
 struct bval *bval_dict_add(struct bval *dict, const char *key, struct bval *v)
@@ -161,12 +210,12 @@ struct bval *bval_dict_add(struct bval *dict, const char *key, struct bval *v)
 
 struct bval *bval_dict_add_str(struct bval *dict, const char *key, const char *s)
 {
-	return bval_dict_add(dict, key, bval_str(s));
+	return s ? dict_add_leaf(dict, key, BVAL_STR, s, strlen(s), 0) : NULL;
 }
 
 struct bval *bval_dict_add_int(struct bval *dict, const char *key, long long i)
 {
-	return bval_dict_add(dict, key, bval_int(i));
+	return dict_add_leaf(dict, key, BVAL_INT, NULL, 0, i);
 }
 
 struct bval *bval_list_add(struct bval *list, struct bval *v)
@@ -367,7 +416,10 @@ static int dec_int(struct dec *d, long long *out)
 	return 0;
 }
 
-static int dec_value(struct dec *d, int depth, struct bval **out)
+/* key (when not NULL) asks for the dictionary key ks/kn to be stored in
+ * the value's block; *key is set when it was (strings and integers). */
+static int dec_value(struct dec *d, int depth, char **key, const char *ks, size_t kn,
+		     struct bval **out)
 {
 	if (d->p == d->end)
 		return -EAGAIN;
@@ -380,7 +432,10 @@ static int dec_value(struct dec *d, int depth, struct bval **out)
 		int r = dec_int(d, &i);
 		if (r < 0)
 			return r;
-		return (*out = bval_int(i)) ? 0 : -ENOMEM;
+		if (!(*out = node_with(BVAL_INT, NULL, 0, ks, kn, key)))
+			return -ENOMEM;
+		(*out)->i = i;
+		return 0;
 	}
 	if (is_digit(c)) {
 		const char *s;
@@ -388,7 +443,7 @@ static int dec_value(struct dec *d, int depth, struct bval **out)
 		int r = dec_string(d, &s, &n);
 		if (r < 0)
 			return r;
-		return (*out = bval_strn(s, n)) ? 0 : -ENOMEM;
+		return (*out = node_with(BVAL_STR, s, n, ks, kn, key)) ? 0 : -ENOMEM;
 	}
 	if (c != 'l' && c != 'd')
 		return -EINVAL;
@@ -410,26 +465,30 @@ static int dec_value(struct dec *d, int depth, struct bval **out)
 			*out = v;
 			return 0;
 		}
-		char *key = NULL;
+		const char *eks = NULL;
+		size_t ekn = 0;
 		if (v->type == BVAL_DICT) {
-			const char *ks;
-			size_t kn;
-			r = dec_string(d, &ks, &kn);
+			r = dec_string(d, &eks, &ekn);
 			if (r < 0)
 				break;
-			key = strndup(ks, kn);
-			if (!key) {
+		}
+		struct bval *item = NULL;
+		char *ekey = NULL;
+		r = dec_value(d, depth + 1, eks ? &ekey : NULL, eks, ekn, &item);
+		if (r < 0)
+			break;
+		if (eks && !ekey) {   /* a list or dictionary: its key on its own */
+			ekey = strndup(eks, ekn);
+			if (!ekey) {
+				bval_free(item);
 				r = -ENOMEM;
 				break;
 			}
-		}
-		struct bval *item = NULL;
-		r = dec_value(d, depth + 1, &item);
-		if (r < 0) {
-			free(key);
-			break;
-		}
-		if (!append(v, key, item)) {
+			if (!append(v, ekey, item)) {
+				r = -ENOMEM;
+				break;
+			}
+		} else if (!append_ent(v, ekey, ekey != NULL, item)) {
 			r = -ENOMEM;
 			break;
 		}
@@ -444,7 +503,7 @@ int bencode_decode(const char *buf, size_t len, struct bval **out, size_t *used)
 		return -EINVAL;
 	struct dec d = { .p = buf, .end = buf + len };
 	struct bval *v = NULL;
-	int r = dec_value(&d, 0, &v);
+	int r = dec_value(&d, 0, NULL, NULL, 0, &v);
 	if (r < 0)
 		return r;
 	*out = v;
