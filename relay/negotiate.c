@@ -76,6 +76,10 @@ struct call_codecs {
 	int *counter;
 	struct ng_strlist accept;
 	char accept_buf[NG_MAX_LIST][40];
+	/* `set` entries, and `transcode` entries that carry parameters:
+	 * "name/clock/channels/bitrate/ptime/fmtp" */
+	char set_buf[2 * NG_MAX_LIST][96];
+	int nset;
 	struct neg_media m[];
 };
 
@@ -373,6 +377,38 @@ static int side_init(struct xcoder_side *x, const struct sdp_codec *c, const str
 	return 0;
 }
 
+/* Applies the matching "name/clock/channels/bitrate/ptime/fmtp" entries. */
+static void apply_sets(const struct call_codecs *cc, const struct sdp_codec *c, struct xcoder_side *x)
+{
+	for (int i = 0; i < cc->nset; i++) {
+		struct codec_spec sp;
+		spec_parse(cc->set_buf[i], &sp);
+		if (!spec_match(&sp, c))
+			continue;
+		/* fields after name/clock/channels */
+		const char *f = cc->set_buf[i];
+		for (int k = 0; k < 3 && f; k++)
+			f = strchr(f + (k ? 1 : 0), '/');
+		if (!f)
+			continue;
+		int bitrate = atoi(f + 1);
+		if (bitrate > 0)
+			x->params.bitrate = bitrate;
+		f = strchr(f + 1, '/');
+		if (!f)
+			continue;
+		int ptime = atoi(f + 1);
+		if (ptime > 0 && codec_ptime_ok(x->desc, ptime))
+			x->ptime_ms = ptime;
+		f = strchr(f + 1, '/');
+		if (f && f[1]) {
+			int rate = x->params.pcm_rate;
+			codec_params_from_fmtp(x->desc, f + 1, &x->params);
+			x->params.pcm_rate = rate;
+		}
+	}
+}
+
 static int answer_media(struct rg_daemon *d, struct call *c, struct call_codecs *cc, int mi,
 			const struct ng_request *rq, const struct sdp_media *sm, struct neg_media *m,
 			struct sdp_media_rewrite *mr, char *err, size_t errlen)
@@ -446,6 +482,8 @@ static int answer_media(struct rg_daemon *d, struct call *c, struct call_codecs 
 	memset(&a2b, 0, sizeof(a2b));
 	side_init(&a2b.in, ac, adesc, a_ptime, m->offered, m->noffered, &d->cfg);
 	side_init(&a2b.out, bc, bdesc, b_ptime, sm->codecs, sm->ncodecs, &d->cfg);
+	apply_sets(cc, ac, &a2b.in);
+	apply_sets(cc, bc, &a2b.out);
 	int rate = pick_rate(adesc, &a2b.in.params, bdesc, &a2b.out.params);
 	a2b.in.params.pcm_rate = a2b.out.params.pcm_rate = rate;
 	a2b.call_id = c->call_id;
@@ -482,9 +520,10 @@ static int answer_media(struct rg_daemon *d, struct call *c, struct call_codecs 
 	mr->ncodecs = m->nback;
 	if (a_ptime)
 		mr->ptime = a_ptime;
-	LOGC(LOG_INFO, "codec", c->call_id, "media %d: transcoding %s/%d (pt %d, %d ms) <-> %s/%d (pt %d, %d ms) at %d Hz",
+	LOGC(LOG_INFO, "codec", c->call_id,
+	     "media %d: transcoding %s/%d (pt %d, %d ms) <-> %s/%d (pt %d, %d ms, %d bit/s) at %d Hz",
 	     mi, adesc->name, ac->clock, ac->pt, a2b.in.ptime_ms, bdesc->name, bc->clock, bc->pt,
-	     a2b.out.ptime_ms, rate);
+	     a2b.out.ptime_ms, a2b.out.params.bitrate, rate);
 	(void)rq;
 	return 0;
 }
@@ -524,6 +563,13 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 			snprintf(cc->accept_buf[i], sizeof(cc->accept_buf[i]), "%s", rq->codec.accept.v[i]);
 			cc->accept.v[cc->accept.n++] = cc->accept_buf[i];
 		}
+		cc->nset = 0;
+		for (int i = 0; i < rq->codec.set.n; i++)
+			snprintf(cc->set_buf[cc->nset++], sizeof(cc->set_buf[0]), "%s", rq->codec.set.v[i]);
+		for (int i = 0; i < rq->codec.transcode.n; i++)
+			if (strchr(rq->codec.transcode.v[i], '/'))
+				snprintf(cc->set_buf[cc->nset++], sizeof(cc->set_buf[0]), "%s",
+					 rq->codec.transcode.v[i]);
 		for (int i = 0; i < c->nmedia; i++) {
 			int r = offer_media(d, cc, rq, sdp_media_get(sdp, i), &cc->m[i], &pool, &mr[i],
 					    err, errlen);
