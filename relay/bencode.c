@@ -241,21 +241,28 @@ const struct bval *bval_get(const struct bval *dict, const char *key)
 	return NULL;
 }
 
-static int fold(unsigned char c)
-{
-	if (c == '-' || c == '_')
-		return ' ';
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 'a';
-	return c;
-}
+/* '-' and '_' fold to ' ', A-Z to a-z, every other byte to itself: a
+ * table, since the request decoder compares every key with every name it
+ * knows. */
+#define F8(x) (x), (x) + 1, (x) + 2, (x) + 3, (x) + 4, (x) + 5, (x) + 6, (x) + 7
+#define F32(x) F8(x), F8((x) + 8), F8((x) + 16), F8((x) + 24)
+static const unsigned char fold_tab[256] = {
+	F32(0),
+	' ', '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',', ' ', '.', '/',
+	F8('0'), F8('8'),
+	'@', F8('a'), F8('i'), F8('q'), 'y', 'z', '[', '\\', ']', '^', ' ',
+	F32(96), F32(128), F32(160), F32(192), F32(224),
+};
+#undef F8
+#undef F32
 
 bool bval_key_loose_eq(const char *a, const char *b)
 {
-	for (;; a++, b++) {
-		if (fold((unsigned char)*a) != fold((unsigned char)*b))
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	for (;; x++, y++) {
+		if (fold_tab[*x] != fold_tab[*y])
 			return false;
-		if (!*a)
+		if (!*x)
 			return true;
 	}
 }
