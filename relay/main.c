@@ -237,7 +237,8 @@ int main(int argc, char **argv)
 		    d.ifaces[i].name, addr_ip_str(&d.ifaces[i].local, a, sizeof(a)),
 		    d.ifaces[i].advertised, d.cfg.port_min, d.cfg.port_max);
 	}
-	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads", RG_VERSION, d.nworkers);
+	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads, media I/O: %s", RG_VERSION,
+	    d.nworkers, d.workers[0].ur ? "io_uring" : "epoll");
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
