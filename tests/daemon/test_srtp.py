@@ -387,6 +387,37 @@ def rollover_through_the_daemon(t):
 
 
 @suite.case
+def srtcp_on_a_muxed_port(t):
+    """RTP<->SRTP with rtcp-mux on both sides: SRTCP and SRTP share B's RTP
+    port and are told apart by packet type before authentication."""
+    c = Call(D().ng)
+    r = c.offer(sdp=c.a.sdp(rtcp_mux=True), transport_protocol="RTP/SAVP")
+    t.need("offer ok", r.get("result") == "ok", "ok", r)
+    tag, s_name, relay_key = cryptos(r["sdp"])[0]
+    b_key = new_key(s_name)
+    bsdp = srtp_sdp(c.b, [crypto_attr(tag, s_name, b_key)]).replace("a=ptime", "a=rtcp-mux\r\na=ptime")
+    r = c.answer(sdp=bsdp)
+    t.need("answer ok", r.get("result") == "ok", "ok", r)
+    t.ok("answer towards A keeps rtcp-mux", Sdp(r["sdp"]).media[0]["rtcp_mux"], "a=rtcp-mux", r["sdp"])
+    pb = Peer(s_name, b_key, relay_key)
+    to_b, to_a = c.relay_ports()
+    sr = rtcp_sr(c.b.ssrc, 1, 160)
+    rtp = rtp_pkts(c.b, 3)
+    wire = pb.protect([sr], rtcp=True) + pb.protect(rtp)
+    for w in wire:
+        c.b.rtp.sendto(w, ("127.0.0.1", to_b))
+    got = [d for d, _ in c.a.recv_rtp(4, timeout=1.5)]
+    t.eq("A gets B's RTCP and RTP, decrypted, on its muxed port", sorted([sr] + rtp), sorted(got))
+    asr = rtcp_sr(c.a.ssrc, 2, 320)
+    c.a.rtp.sendto(asr, ("127.0.0.1", to_a))
+    got = [d for d, _ in c.b.recv_rtp(1, timeout=1.5)]
+    t.eq("B gets A's RTCP as SRTCP on its RTP port", [asr], pb.unprotect(got, rtcp=True))
+    pb.close()
+    c.delete()
+    c.close()
+
+
+@suite.case
 def reoffer_keeps_keys(t):
     b = Bridge(t, a_suite="AES_CM_128_HMAC_SHA1_80", b_suite="AES_CM_128_HMAC_SHA1_80")
     b.check_flow(5, rtcp=False)
