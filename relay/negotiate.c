@@ -74,11 +74,11 @@ struct call_codecs {
 	bool may_transcode;      /* counted in d->transcodes_active */
 	bool release_after_answer;
 	int *counter;
-	struct ng_strlist accept;
-	char accept_buf[NG_MAX_LIST][40];
+	struct ng_strlist accept;   /* copies (cut at ACCEPT_MAX bytes) after the lists */
 	/* `set` entries, and `transcode` entries that carry parameters:
-	 * "name/clock/channels/bitrate/ptime/fmtp" */
-	char set_buf[2 * NG_MAX_LIST][96];
+	 * "name/clock/channels/bitrate/ptime/fmtp"; copies (cut at SET_MAX
+	 * bytes) after the lists */
+	const char *set[2 * NG_MAX_LIST];
 	int nset;
 	struct neg_media m[];
 };
@@ -228,6 +228,42 @@ static int onward_cap(const struct sdp_media *sm, const struct ng_request *rq)
 }
 
 #define BACK_CAP 4
+
+#define ACCEPT_MAX 39
+#define SET_MAX 95
+
+static size_t cut_len(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	return n < max ? n : max;
+}
+
+/* Copies at most max bytes of s to *area, NUL-terminated; advances *area. */
+static const char *copy_cut(char **area, const char *s, size_t max)
+{
+	char *p = *area;
+	size_t n = cut_len(s, max);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	*area = p + n + 1;
+	return p;
+}
+
+static bool is_set_entry(const char *transcode) { return strchr(transcode, '/') != NULL; }
+
+/* Room for the copies of the accept and set entries. */
+static size_t strings_size(const struct ng_request *rq)
+{
+	size_t n = 0;
+	for (int i = 0; i < rq->codec.accept.n && i < NG_MAX_LIST; i++)
+		n += cut_len(rq->codec.accept.v[i], ACCEPT_MAX) + 1;
+	for (int i = 0; i < rq->codec.set.n; i++)
+		n += cut_len(rq->codec.set.v[i], SET_MAX) + 1;
+	for (int i = 0; i < rq->codec.transcode.n; i++)
+		if (is_set_entry(rq->codec.transcode.v[i]))
+			n += cut_len(rq->codec.transcode.v[i], SET_MAX) + 1;
+	return n;
+}
 
 static size_t lists_size(const struct sdp_session *sdp, int nmedia, const struct ng_request *rq)
 {
@@ -382,11 +418,11 @@ static void apply_sets(const struct call_codecs *cc, const struct sdp_codec *c, 
 {
 	for (int i = 0; i < cc->nset; i++) {
 		struct codec_spec sp;
-		spec_parse(cc->set_buf[i], &sp);
+		spec_parse(cc->set[i], &sp);
 		if (!spec_match(&sp, c))
 			continue;
 		/* fields after name/clock/channels */
-		const char *f = cc->set_buf[i];
+		const char *f = cc->set[i];
 		for (int k = 0; k < 3 && f; k++)
 			f = strchr(f + (k ? 1 : 0), '/');
 		if (!f)
@@ -538,13 +574,13 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 		 * counted as transcoding carries over from the previous one */
 		size_t head = sizeof(*cc) + (size_t)c->nmedia * sizeof(cc->m[0]);
 		head = (head + _Alignof(struct sdp_codec) - 1) & ~(_Alignof(struct sdp_codec) - 1);
-		struct call_codecs *nc = malloc(head + lists_size(sdp, c->nmedia, rq));
+		size_t lists = lists_size(sdp, c->nmedia, rq);
+		struct call_codecs *nc = malloc(head + lists + strings_size(rq));
 		if (!nc) {
 			snprintf(err, errlen, "out of memory");
 			return -ENOMEM;
 		}
-		memset(nc, 0, offsetof(struct call_codecs, accept_buf));
-		memset(nc->m, 0, (size_t)c->nmedia * sizeof(nc->m[0]));
+		memset(nc, 0, sizeof(*nc) + (size_t)c->nmedia * sizeof(nc->m[0]));
 		nc->nmedia = c->nmedia;
 		nc->counter = &d->transcodes_active;
 		if (cc) {
@@ -554,22 +590,20 @@ int codecs_negotiate(struct rg_daemon *d, struct call *c, const struct ng_reques
 		}
 		cc = c->codecs = nc;
 		struct sdp_codec *pool = (struct sdp_codec *)((char *)nc + head);
+		char *strs = (char *)nc + head + lists;
 		bool was_counted = cc->may_transcode;
 		cc->may_transcode = false;
 		cc->offerer = from_leg;
 		cc->always = rq->flags & NG_F_ALWAYS_TRANSCODE;
 		cc->accept.n = 0;
-		for (int i = 0; i < rq->codec.accept.n && i < NG_MAX_LIST; i++) {
-			snprintf(cc->accept_buf[i], sizeof(cc->accept_buf[i]), "%s", rq->codec.accept.v[i]);
-			cc->accept.v[cc->accept.n++] = cc->accept_buf[i];
-		}
+		for (int i = 0; i < rq->codec.accept.n && i < NG_MAX_LIST; i++)
+			cc->accept.v[cc->accept.n++] = copy_cut(&strs, rq->codec.accept.v[i], ACCEPT_MAX);
 		cc->nset = 0;
 		for (int i = 0; i < rq->codec.set.n; i++)
-			snprintf(cc->set_buf[cc->nset++], sizeof(cc->set_buf[0]), "%s", rq->codec.set.v[i]);
+			cc->set[cc->nset++] = copy_cut(&strs, rq->codec.set.v[i], SET_MAX);
 		for (int i = 0; i < rq->codec.transcode.n; i++)
-			if (strchr(rq->codec.transcode.v[i], '/'))
-				snprintf(cc->set_buf[cc->nset++], sizeof(cc->set_buf[0]), "%s",
-					 rq->codec.transcode.v[i]);
+			if (is_set_entry(rq->codec.transcode.v[i]))
+				cc->set[cc->nset++] = copy_cut(&strs, rq->codec.transcode.v[i], SET_MAX);
 		for (int i = 0; i < c->nmedia; i++) {
 			int r = offer_media(d, cc, rq, sdp_media_get(sdp, i), &cc->m[i], &pool, &mr[i],
 					    err, errlen);
