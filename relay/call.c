@@ -22,6 +22,9 @@ const char *const end_reason_names[END__COUNT] = {
 	"delete", "timeout", "offer-timeout", "final-timeout", "shutdown",
 };
 
+/* The control thread's clock: the monotonic clock libuv's loops use too. */
+uint64_t rg_now_ms(void) { return uv_hrtime() / 1000000; }
+
 static uint32_t hash_str(const char *s)
 {
 	uint32_t h = 2166136261u;

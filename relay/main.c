@@ -26,8 +26,6 @@
 #include "replycache.h"
 #include "worker.h"
 
-uint64_t rg_now_ms(void) { return uv_hrtime() / 1000000; }
-
 /* "[NAME/]ADDR[!ADVERTISED]" */
 static int iface_parse(struct iface *f, const char *spec, char *err, size_t errlen)
 {

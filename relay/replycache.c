@@ -22,9 +22,13 @@ struct entry {
 	char data[];                   /* cookie then reply */
 };
 
+/* Bytes of replies kept at most: a flood of large requests cannot grow
+ * the cache without bound; the oldest replies go first. */
+#define REPLYCACHE_MAX_BYTES (32u << 20)
+
 struct replycache {
 	struct entry **buckets;
-	size_t nbuckets, count, max;
+	size_t nbuckets, count, max, bytes;
 	unsigned ttl;
 	struct entry *oldest, *newest;
 };
@@ -103,6 +107,7 @@ static void unlink_entry(struct replycache *rc, struct entry *e)
 	else
 		rc->newest = e->older;
 	rc->count--;
+	rc->bytes -= sizeof(*e) + e->cookie_len + e->reply_len;
 	free(e);
 }
 
@@ -135,7 +140,8 @@ int replycache_put(struct replycache *rc, const union rg_addr *src, const char *
 	struct entry *e = malloc(sizeof(*e) + cookie_len + reply_len);
 	if (!e)
 		return -ENOMEM;
-	while (rc->count >= rc->max)
+	size_t size = sizeof(*e) + cookie_len + reply_len;
+	while (rc->oldest && (rc->count >= rc->max || rc->bytes + size > REPLYCACHE_MAX_BYTES))
 		unlink_entry(rc, rc->oldest);
 	memset(e, 0, sizeof(*e));
 	memcpy(&e->src, src, addr_len(src));

@@ -3,7 +3,8 @@
  * Kamailio retransmits a UDP command with the same cookie when the reply is
  * late; the retransmission must get the same reply and must not run the
  * command again. Entries live for ttl_ms (at least 30 s) and the cache holds
- * at most max_entries (the oldest go first). Control thread only.
+ * at most max_entries and 32 MiB of replies (the oldest go first). Control
+ * thread only.
  */
 #ifndef RG_REPLYCACHE_H
 #define RG_REPLYCACHE_H

@@ -27,7 +27,6 @@
 #include "worker.h"
 
 /* main.c defines this for the daemon; librelay's users bring their own */
-uint64_t rg_now_ms(void) { return uv_hrtime() / 1000000; }
 
 static struct rg_daemon d;
 
