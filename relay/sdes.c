@@ -92,12 +92,8 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-	while (n--)
-		*v++ = 0;
-}
+/* Key material is cleared with a store the compiler may not drop. */
+static void wipe(void *p, size_t n) { explicit_bzero(p, n); }
 
 void sdes_call_free(struct call_sdes *s)
 {
@@ -377,11 +373,26 @@ static int answer_media(struct call *c, struct sdes_media *md, int m, const stru
 	return 0;
 }
 
+static bool srtp_involved(const struct ng_request *rq, const struct sdp_session *sdp)
+{
+	if ((rq->transport_protocol && strstr(rq->transport_protocol, "SAVP")) || rq->sdes.n)
+		return true;
+	for (int m = 0; m < sdp_media_count(sdp); m++) {
+		const struct sdp_media *sm = sdp_media_get(sdp, m);
+		if (is_savp(sm->proto) || sm->ncrypto)
+			return true;
+	}
+	return false;
+}
+
 int sdes_negotiate(struct rg_daemon *d, struct call *c, const struct ng_request *rq,
 		   const struct sdp_session *sdp, int from_leg, bool is_offer,
 		   struct sdp_media_rewrite *mr, char *err, size_t errlen)
 {
 	(void)d;
+	/* a plain-RTP call keeps no SRTP state at all */
+	if (!c->sdes && !srtp_involved(rq, sdp))
+		return 0;
 	struct call_sdes *cs = state(c);
 	if (!cs) {
 		seterr(err, errlen, "out of memory");
