@@ -99,6 +99,7 @@ static void leg_addrs_from_sdp(const struct ng_request *rq, const struct sdp_ses
 		struct leg_media_addr *a = &out[m];
 		memset(a, 0, sizeof(*a));
 		a->strict = strict;
+		a->asym = rq->flags & NG_F_ASYMMETRIC;
 		if (!sm->port)
 			continue;
 		const char *ip = use_source ? rq->received_from_addr : sm->addr;
@@ -310,6 +311,7 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 			rtp->expect = ol->addr[m].rtp;
 			rtcp->expect = ol->addr[m].rtcp;
 			rtp->strict = rtcp->strict = ol->addr[m].strict;
+			rtp->asym = rtcp->asym = ol->addr[m].asym;
 		}
 		/* the SDP first: a call whose SDP cannot be written is never started */
 		r = rewrite_towards(d, c, rq, sdp, answerer, mux_onwards, true);

@@ -64,6 +64,7 @@ struct mstream {
 	uint8_t latch;              /* enum latch_state */
 	bool mux;                   /* RTP stream: party sends RTCP on this port too */
 	bool strict;                /* exact SDP address only, no learning */
+	bool asym;                  /* asymmetric party: accept its IP, always send to the SDP address */
 	uint32_t rej_sec, rej_n;    /* packets rejected (source, SRTP) in second rej_sec (stream.c flood cap) */
 	bool active;                /* receiving (poll started or receive armed) */
 	bool armed;                 /* io_uring: a multishot receive is pending */

@@ -15,6 +15,9 @@
  *      (LEARNED), but only if nothing is latched yet and the leg did not ask
  *      for strict-source. A LEARNED latch may still move to the exact SDP
  *      address (rule 1), nowhere else.
+ *      With the flag "asymmetric" a packet from the SDP's IP is accepted
+ *      from any port and nothing is learned: rtpgate keeps sending to the
+ *      SDP address.
  *   3. Everything else is dropped and counted as drop_source: it never
  *      reaches the other leg and never moves a latch. Before the leg's SDP
  *      is known (no answer yet) nothing from that leg is accepted.
@@ -71,6 +74,10 @@ static enum verdict source_check(const struct mstream *s, const union rg_addr *s
 
 static void latch_commit(struct mstream *s, const union rg_addr *src, enum verdict v)
 {
+	/* an asymmetric party (rtpproxy's A, ng "asymmetric") receives where its
+	 * SDP says, whatever port it sends from: nothing is learned */
+	if (s->asym)
+		return;
 	if (v == V_CONFIRM || v == V_LEARN) {
 		s->latched = *src;
 		s->latch = v == V_CONFIRM ? LATCH_CONFIRMED : LATCH_LEARNED;

@@ -76,6 +76,7 @@ static void on_update(struct mbox_msg *mm, void *owner)
 		rtcp->expect = a->rtcp;
 		rtp->mux = a->mux;
 		rtp->strict = rtcp->strict = a->strict;
+		rtp->asym = rtcp->asym = a->asym;
 	}
 	msession_unref(ms);
 	free(u);

@@ -74,6 +74,7 @@ int worker_post_add(struct worker *w, struct msession *ms);
 struct leg_media_addr {
 	union rg_addr rtp, rtcp;
 	bool mux, strict;
+	bool asym;              /* the party sends from another port than it receives on */
 };
 /* Control thread: new addresses for one leg (after an answer or re-offer). */
 int worker_post_update(struct worker *w, struct msession *ms, int leg,

@@ -410,5 +410,29 @@ def unanswered_offer_relays_nothing_to_stranger(t):
     c.close()
 
 
+@suite.case
+def asymmetric_sends_to_sdp_address(t):
+    """With flags [asymmetric], A sends from another port of its IP: that is
+    accepted, nothing is learned, and B's media still goes to A's SDP port."""
+    c = Call(D().ng).setup(flags=["asymmetric"])
+    to_b, to_a = c.relay_ports()
+    out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    out.bind(("127.0.0.1", 0))
+    out.settimeout(0.3)
+    for i in range(5):
+        out.sendto(rtp_build(i, i * 160, 0x55555555), ("127.0.0.1", to_a))
+    t.eq("asymmetric: A's packets from another port reach B", 5, len(c.b.recv_rtp(timeout=1.0)))
+    c.b.send_rtp(5, 0)
+    t.eq("asymmetric: B's media goes to A's SDP port", 5, len(c.a.recv_rtp(timeout=1.0)))
+    try:
+        got = out.recvfrom(2048)
+    except socket.timeout:
+        got = None
+    t.eq("asymmetric: nothing goes to the port A sent from", None, got)
+    out.close()
+    c.delete()
+    c.close()
+
+
 if __name__ == "__main__":
     suite.run()
