@@ -23,19 +23,26 @@ static int check_params(const struct codec_desc *desc,
 	return 0;
 }
 
-int codec_enc_new(const struct codec_desc *desc,
-		  const struct codec_params *p, struct codec_enc **out)
+/* What both constructors check first; *p becomes the defaults when NULL. */
+static int new_args(const struct codec_desc *desc, const struct codec_params **p,
+		    struct codec_params *def, const void *out)
 {
-	struct codec_params def;
 	if (!desc || !out)
 		return -EINVAL;
 	if (!desc->ops)
 		return -ENOTSUP;
-	if (!p) {
-		codec_params_default(desc, &def);
-		p = &def;
+	if (!*p) {
+		codec_params_default(desc, def);
+		*p = def;
 	}
-	int rc = check_params(desc, p);
+	return check_params(desc, *p);
+}
+
+int codec_enc_new(const struct codec_desc *desc,
+		  const struct codec_params *p, struct codec_enc **out)
+{
+	struct codec_params def;
+	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
 	struct codec_enc *e = NULL;
@@ -79,15 +86,7 @@ int codec_dec_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_dec **out)
 {
 	struct codec_params def;
-	if (!desc || !out)
-		return -EINVAL;
-	if (!desc->ops)
-		return -ENOTSUP;
-	if (!p) {
-		codec_params_default(desc, &def);
-		p = &def;
-	}
-	int rc = check_params(desc, p);
+	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
 	struct codec_dec *d = NULL;
