@@ -441,6 +441,10 @@ static void apply_sets(const struct call_codecs *cc, const struct sdp_codec *c, 
 			int rate = x->params.pcm_rate;
 			codec_params_from_fmtp(x->desc, f + 1, &x->params);
 			x->params.pcm_rate = rate;
+			/* not an SDP parameter, but where an operator sets it per call */
+			const char *cx = strstr(f + 1, "complexity=");
+			if (cx && atoi(cx + 11) >= 0 && atoi(cx + 11) <= 10)
+				x->params.complexity = atoi(cx + 11);
 		}
 	}
 }
@@ -557,9 +561,9 @@ static int answer_media(struct rg_daemon *d, struct call *c, struct call_codecs 
 	if (a_ptime)
 		mr->ptime = a_ptime;
 	LOGC(LOG_INFO, "codec", c->call_id,
-	     "media %d: transcoding %s/%d (pt %d, %d ms) <-> %s/%d (pt %d, %d ms, %d bit/s) at %d Hz",
+	     "media %d: transcoding %s/%d (pt %d, %d ms) <-> %s/%d (pt %d, %d ms, %d bit/s, complexity %d) at %d Hz",
 	     mi, adesc->name, ac->clock, ac->pt, a2b.in.ptime_ms, bdesc->name, bc->clock, bc->pt,
-	     a2b.out.ptime_ms, a2b.out.params.bitrate, rate);
+	     a2b.out.ptime_ms, a2b.out.params.bitrate, a2b.out.params.complexity, rate);
 	(void)rq;
 	return 0;
 }

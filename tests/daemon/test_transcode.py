@@ -531,6 +531,34 @@ def ptime_30_against_20(c):
 
 
 @suite.case
+def codec_set_parameters(c):
+    """codec.set "opus/48000/2/24000/40/complexity=3": the Opus side of the
+    transcoder gets that bitrate, complexity and a 40 ms packetisation."""
+    d = get_daemon()
+    call = Call(d.ng)
+    try:
+        r = call.offer(sdp=sdp_for(call.a, "PCMU"),
+                       codec={"mask": ["PCMU"], "transcode": ["opus"],
+                              "set": ["opus/48000/2/24000/40/complexity=3"]})
+        c.need("offer", r.get("result") == "ok", "ok", r)
+        r = call.answer(sdp=sdp_for(call.b, "opus"))
+        c.need("answer", r.get("result") == "ok", "ok", r)
+        s = Sender(call.a, "PCMU")
+        s.audio(encode("PCMU", tone(1.0)))
+        got = exchange([s, Sender(call.b, "opus")])
+        audio, _, _ = split_stream(got[id(call.b)][0], CODECS["opus"]["pt"])
+        c.ok("opus packets", len(audio) >= 20, ">= 20", len(audio))
+        continuity(c, "PCMU>opus/40", audio[1:], 1920)
+        log = d.log_text()
+        c.ok("transcoder set up with the set parameters",
+             "40 ms, 24000 bit/s, complexity 3" in log, "40 ms, 24000 bit/s, complexity 3 in the log",
+             [l for l in log.splitlines() if "transcoding" in l][-1:])
+    finally:
+        call.delete()
+        call.close()
+
+
+@suite.case
 def loss_reorder_ssrc_change(c):
     """PCMU -> opus: 3 packets lost, two swapped, a duplicate and a new SSRC
     (new seq and ts) half-way: the opus leg still sees one SSRC, seq + 1 and
