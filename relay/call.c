@@ -167,6 +167,7 @@ void call_end(struct rg_daemon *d, struct call *c, enum end_reason why)
 	LOGC(LOG_INFO, "call", c->call_id, "ended (%s) after %llu ms", end_reason_names[why],
 	     (unsigned long long)(rg_now_ms() - c->created_ms));
 	release_ports(d, c);
+	c->w->ctl_calls--;
 	worker_post_del(c->w, c->ms);
 	msession_unref(c->ms);
 	call_free(c);

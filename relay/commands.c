@@ -176,12 +176,14 @@ static struct bval *rewrite_towards(struct rg_daemon *d, struct call *c, const s
 
 /* ---- offer --------------------------------------------------------------- */
 
+/* By the control thread's own count of the calls it gave each worker: the
+ * workers' counters lag behind a burst of offers. */
 static struct worker *least_loaded(struct rg_daemon *d)
 {
 	struct worker *best = &d->workers[0];
-	int bestn = atomic_load(&best->stats.sessions);
+	int bestn = best->ctl_calls;
 	for (int i = 1; i < d->nworkers; i++) {
-		int n = atomic_load(&d->workers[i].stats.sessions);
+		int n = d->workers[i].ctl_calls;
 		if (n < bestn) {
 			best = &d->workers[i];
 			bestn = n;
@@ -328,6 +330,7 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 			goto out;
 		}
 		c->posted = true;
+		c->w->ctl_calls++;
 		d->stats.sessions_created++;
 		LOGC(LOG_INFO, "call", c->call_id, "offer from tag %s: %d media on worker %d",
 		     rq->from_tag, c->nmedia, c->w->idx);

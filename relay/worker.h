@@ -53,6 +53,7 @@ struct worker {
 	uint8_t obuf[WORKER_BATCH][WORKER_PKT_MAX];
 	int nobuf;
 	struct uring *ur;           /* io_uring media I/O, or NULL: epoll + recvmmsg/sendmmsg */
+	int ctl_calls;              /* control thread only: calls it has given this worker */
 };
 
 /* Room kept after a received packet so SRTP protection can grow it in place. */

@@ -602,5 +602,29 @@ def reply_cache_30s(t):
     t.ok("call not created again", _early["cid"] not in list_calls(d.ng), "absent", list_calls(d.ng))
 
 
+@suite.case
+def burst_spreads_across_workers(t):
+    """Ten offers sent back to back, before any reply: the calls are spread
+    evenly over the two workers (the control thread counts what it handed
+    out; the workers' own counters lag behind a burst)."""
+    with Daemon(ports=100, args=["--num-threads=2"]) as d:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+               "t=0 0\r\nm=audio 30000 RTP/AVP 0\r\n")
+        ids = [call_id() for _ in range(10)]
+        for i, cid in enumerate(ids):
+            s.sendto(b"burst%d " % i + bencode({"command": "offer", "call-id": cid,
+                                                "from-tag": "ft", "sdp": sdp}), d.ng_addr)
+        for _ in ids:
+            s.recv(8192)
+        st = d.ng.cmd("statistics")["statistics"]
+        got = sorted(w["sessions"] for w in st["workers"])
+        t.eq("sessions per worker", [5, 5], got)
+        for cid in ids:
+            d.ng.cmd("delete", call_id=cid, from_tag="ft")
+        s.close()
+
+
 if __name__ == "__main__":
     suite.run()
