@@ -725,6 +725,29 @@ static bool rtcp_header_ok(const uint8_t *pkt, size_t len)
 	return len >= 8 && (pkt[0] >> 6) == 2;
 }
 
+/* The end every protect/unprotect shares: libsrtp's verdict, the new
+ * length, and the SSRC (at ssrc_off) remembered for the state cap. */
+static int finish(struct srtp_dir *d, srtp_err_status_t st, uint8_t *pkt, size_t *len, int l,
+		  size_t ssrc_off)
+{
+	if (st != srtp_err_status_ok)
+		return map_status(st);
+	*len = (size_t)l;
+	track_ssrc(d, pkt_ssrc(pkt, ssrc_off));
+	return 0;
+}
+
+/* Room for the trailer protect adds, and a length libsrtp's int can hold. */
+static int protect_room(const struct srtp_dir *d, size_t len, size_t cap, bool rtcp)
+{
+	size_t ov = srtp_dir_overhead(d, rtcp);
+	if (cap < len || cap - len < ov)
+		return -ENOBUFS;
+	if (len > INT_MAX - 256)
+		return SRTP_E_MALFORMED;
+	return 0;
+}
+
 int srtp_dir_protect_rtp(struct srtp_dir *d, uint8_t *pkt, size_t *len, size_t cap)
 {
 	if (d->way != SRTP_OUT)
@@ -732,20 +755,14 @@ int srtp_dir_protect_rtp(struct srtp_dir *d, uint8_t *pkt, size_t *len, size_t c
 	struct rtp_hdr h;
 	if (rtp_parse(&h, pkt, *len) < 0)
 		return SRTP_E_MALFORMED;
-	size_t ov = srtp_dir_overhead(d, false);
-	if (cap < *len || cap - *len < ov)
-		return -ENOBUFS;
-	if (*len > INT_MAX - 256)
-		return SRTP_E_MALFORMED;
+	int r = protect_room(d, *len, cap, false);
+	if (r < 0)
+		return r;
 	int l = (int)*len;
 	srtp_err_status_t st = d->mki_len
 		? srtp_protect_mki(d->ctx, pkt, &l, 1, 0)
 		: srtp_protect(d->ctx, pkt, &l);
-	if (st != srtp_err_status_ok)
-		return map_status(st);
-	*len = (size_t)l;
-	track_ssrc(d, pkt_ssrc(pkt, 8));
-	return 0;
+	return finish(d, st, pkt, len, l, 8);
 }
 
 int srtp_dir_protect_rtcp(struct srtp_dir *d, uint8_t *pkt, size_t *len, size_t cap)
@@ -754,20 +771,14 @@ int srtp_dir_protect_rtcp(struct srtp_dir *d, uint8_t *pkt, size_t *len, size_t 
 		return -EPERM;
 	if (!rtcp_header_ok(pkt, *len))
 		return SRTP_E_MALFORMED;
-	size_t ov = srtp_dir_overhead(d, true);
-	if (cap < *len || cap - *len < ov)
-		return -ENOBUFS;
-	if (*len > INT_MAX - 256)
-		return SRTP_E_MALFORMED;
+	int r = protect_room(d, *len, cap, true);
+	if (r < 0)
+		return r;
 	int l = (int)*len;
 	srtp_err_status_t st = d->mki_len
 		? srtp_protect_rtcp_mki(d->ctx, pkt, &l, 1, 0)
 		: srtp_protect_rtcp(d->ctx, pkt, &l);
-	if (st != srtp_err_status_ok)
-		return map_status(st);
-	*len = (size_t)l;
-	track_ssrc(d, pkt_ssrc(pkt, 4));
-	return 0;
+	return finish(d, st, pkt, len, l, 4);
 }
 
 int srtp_dir_unprotect_rtp(struct srtp_dir *d, uint8_t *pkt, size_t *len)
@@ -792,11 +803,7 @@ int srtp_dir_unprotect_rtp(struct srtp_dir *d, uint8_t *pkt, size_t *len)
 	srtp_err_status_t st = d->mki_len
 		? srtp_unprotect_mki(d->ctx, pkt, &l, 1)
 		: srtp_unprotect(d->ctx, pkt, &l);
-	if (st != srtp_err_status_ok)
-		return map_status(st);
-	*len = (size_t)l;
-	track_ssrc(d, pkt_ssrc(pkt, 8));
-	return 0;
+	return finish(d, st, pkt, len, l, 8);
 }
 
 int srtp_dir_unprotect_rtcp(struct srtp_dir *d, uint8_t *pkt, size_t *len)
@@ -810,11 +817,7 @@ int srtp_dir_unprotect_rtcp(struct srtp_dir *d, uint8_t *pkt, size_t *len)
 	srtp_err_status_t st = d->mki_len
 		? srtp_unprotect_rtcp_mki(d->ctx, pkt, &l, 1)
 		: srtp_unprotect_rtcp(d->ctx, pkt, &l);
-	if (st != srtp_err_status_ok)
-		return map_status(st);
-	*len = (size_t)l;
-	track_ssrc(d, pkt_ssrc(pkt, 4));
-	return 0;
+	return finish(d, st, pkt, len, l, 4);
 }
 
 int srtp_dir_set_roc(struct srtp_dir *d, uint32_t ssrc, uint32_t roc)
