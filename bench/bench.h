@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "media.h"
+#include "memfit.h"
 #include "profile.h"
 
 struct bench_row {                      /* one measured window */
@@ -43,6 +44,14 @@ struct bench_control {
 	double mem_per_call_kb;
 };
 
+struct bench_memsample {               /* relay RSS with media flowing */
+	unsigned calls;
+	unsigned flowing;               /* of them, media back on both legs */
+	long rss_kb;
+	const char *when;               /* "set-up step" or "window end" */
+};
+#define BENCH_MEMSAMPLES 64
+
 struct bench_report {
 	const char *scenario, *label, *relay, *ng;
 	int ramp;
@@ -54,6 +63,13 @@ struct bench_report {
 	int has_control;
 	struct bench_control ctl;
 	long rss_base_kb, rss_after_delete_kb;
+	/* memory per call: least-squares slope of the samples (memfit.h);
+	 * mem_fit_ok 0 when fewer than two call counts were sampled */
+	struct bench_memsample mem[BENCH_MEMSAMPLES];
+	size_t nmem;
+	int mem_fit_ok;
+	struct memfit mem_fit;
+	long rss_peak_kb;
 	double setup_secs;
 	unsigned setup_calls, setup_failed;
 	struct media_sample *samples;

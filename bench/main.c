@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "frames.h"
 #include "media.h"
+#include "memfit.h"
 #include "ngclient.h"
 #include "procstat.h"
 #include "profile.h"
@@ -42,6 +43,7 @@ struct opts {
 	unsigned calls, max_calls, ramp_start, ramp_step, inflight, slots, batch;
 	double duration, warmup, step_time, max_duration, loss_limit, p99_bound_ms;
 	int ramp, quiet, no_raw, rt_prio, perf, opus_bitrate, opus_complexity;
+	unsigned mem_steps;
 	const char *ng, *relay_cmd, *relay_log, *json, *csv, *plot, *label, *transcode;
 	pid_t relay_pid;
 	unsigned port_min, port_max;
@@ -108,6 +110,15 @@ static void usage(FILE *f)
 "  --json FILE --csv FILE --plot FILE.png   results (plot needs gnuplot)\n"
 "  --perf              sample the relay with perf during each window and show\n"
 "                      the share of its CPU in codecs, kernel, libc, itself\n"
+"  --mem-steps K       set the calls up in K equal steps and read the relay's\n"
+"                      RSS after each, once media flows for every call so far\n"
+"                      (default 4; 1: one step). Memory per call is the least-\n"
+"                      squares slope of RSS over calls through these samples\n"
+"                      and the one at the end of each measured window (a ramp\n"
+"                      uses its windows); the fixed part is the line's value\n"
+"                      at zero calls minus the idle RSS before set-up. Also\n"
+"                      shown: RSS growth / calls (fixed part included) and\n"
+"                      RSS after every delete minus RSS before set-up\n"
 "  --label TEXT        a name for this run in the outputs\n"
 "  --quiet             no progress lines\n");
 }
@@ -120,6 +131,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		.duration = 10, .warmup = 2, .step_time = 5, .max_duration = 60,
 		.loss_limit = 0.1, .p99_bound_ms = 20, .opus_bitrate = -1,
 		.opus_complexity = -1, .ng = NULL, .relay_log = "/dev/null", .rt_prio = 10,
+		.mem_steps = 4,
 	};
 	static const struct option lo[] = {
 		{ "scenario", 1, 0, 's' }, { "calls", 1, 0, 'c' }, { "duration", 1, 0, 'd' },
@@ -132,7 +144,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "opus-bitrate", 1, 0, 17 }, { "opus-complexity", 1, 0, 18 },
 		{ "json", 1, 0, 19 }, { "csv", 1, 0, 20 }, { "plot", 1, 0, 21 },
 		{ "label", 1, 0, 22 }, { "no-raw", 0, 0, 23 }, { "rt-priority", 1, 0, 24 },
-		{ "transcode-codec", 1, 0, 25 }, { "perf", 0, 0, 26 },
+		{ "transcode-codec", 1, 0, 25 }, { "perf", 0, 0, 26 }, { "mem-steps", 1, 0, 27 },
 		{ "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -182,6 +194,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 24: o->rt_prio = atoi(optarg); break;
 		case 25: o->transcode = optarg; break;
 		case 26: o->perf = 1; break;
+		case 27: o->mem_steps = (unsigned)atoi(optarg); break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -195,6 +208,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		o->calls = o->max_calls;
 	if (!o->batch)
 		o->batch = 200;
+	if (!o->mem_steps || o->mem_steps > BENCH_MEMSAMPLES / 2)
+		o->mem_steps = o->mem_steps ? BENCH_MEMSAMPLES / 2 : 1;
 	if (o->duration <= 0 || o->max_duration <= 0 || o->step_time <= 0) {
 		fprintf(stderr, "durations must be positive\n");
 		return -1;
@@ -613,6 +628,57 @@ static struct bench_row *new_row(struct run *r)
 	return row;
 }
 
+/* ---------- memory per call ---------- */
+
+static void mem_add(struct run *r, unsigned calls, unsigned flowing, long rss, const char *when)
+{
+	if (rss > r->rep.rss_peak_kb)
+		r->rep.rss_peak_kb = rss;
+	if (r->rep.nmem == BENCH_MEMSAMPLES)
+		return;
+	r->rep.mem[r->rep.nmem++] = (struct bench_memsample){ calls, flowing, rss, when };
+}
+
+/* Reads the relay's RSS once media flows for every call set up so far:
+ * each call has had packets through the relay both ways (at most 3 s of
+ * waiting), and then half a second more of media, so that whatever the
+ * relay allocates per call on its first packets is in the sample. */
+static void mem_step_sample(struct run *r)
+{
+	if (!r->relay_pid || !r->ncalls)
+		return;
+	uint64_t end = procstat_now_ns() + 3000000000ull;
+	while (media_flowing(&r->media) < r->ncalls && procstat_now_ns() < end && !interrupted)
+		sleep_until(procstat_now_ns() + 20000000ull);
+	sleep_until(procstat_now_ns() + 500000000ull);
+	long rss = 0;
+	unsigned flowing = media_flowing(&r->media);
+	if (procstat_rss_kb(r->relay_pid, &rss) == 0)
+		mem_add(r, (unsigned)r->ncalls, flowing, rss, "set-up step");
+	if (!r->o.quiet)
+		fprintf(stderr, "memory: %zu calls (media flowing for %u): relay RSS %ld KB\n",
+			r->ncalls, flowing, rss);
+}
+
+/* The slope through every sample taken with media flowing for all calls
+ * (99 % of them, so that a call the relay never forwards does not void
+ * every sample); a sample where more calls had no media yet is in a
+ * different state and is left out of the fit, but kept in the outputs. */
+static void mem_finish(struct run *r)
+{
+	double x[BENCH_MEMSAMPLES], y[BENCH_MEMSAMPLES];
+	size_t n = 0;
+	for (size_t i = 0; i < r->rep.nmem; i++) {
+		const struct bench_memsample *m = &r->rep.mem[i];
+		if (!m->calls || (uint64_t)m->flowing * 100 < (uint64_t)m->calls * 99)
+			continue;
+		x[n] = m->calls;
+		y[n] = (double)m->rss_kb;
+		n++;
+	}
+	r->rep.mem_fit_ok = memfit_line(x, y, n, &r->rep.mem_fit) == 0;
+}
+
 /* Measures one window of `secs` seconds starting now + `settle`. */
 static int measure(struct run *r, double settle, double secs)
 {
@@ -635,8 +701,8 @@ static int measure(struct run *r, double settle, double secs)
 		have_cpu = 0;
 	uint64_t t1real = procstat_now_ns();
 	long rss = 0;
-	if (r->relay_pid)
-		procstat_rss_kb(r->relay_pid, &rss);
+	if (r->relay_pid && procstat_rss_kb(r->relay_pid, &rss) == 0)
+		mem_add(r, (unsigned)r->ncalls, media_flowing(&r->media), rss, "window end");
 	sleep_until(t1 + 300000000ull); /* let the window's last packets arrive */
 	struct media_result res;
 	media_collect(&r->media, &res);
@@ -720,7 +786,14 @@ static int run_media(struct run *r)
 	uint64_t start = procstat_now_ns();
 	if (!o->ramp) {
 		double secs = o->duration;
-		grow_calls(r, o->calls);
+		/* set-up in steps, RSS read after each with media flowing */
+		for (unsigned k = 1; k <= o->mem_steps && !interrupted; k++) {
+			unsigned target = (unsigned)(((uint64_t)o->calls * k) / o->mem_steps);
+			if (target && grow_calls(r, target) < 0)
+				break;
+			if (o->mem_steps > 1)
+				mem_step_sample(r);
+		}
 		double left = (double)(r->deadline - procstat_now_ns()) / 1e9 - o->warmup - 1;
 		if (secs > left)
 			secs = left > 1 ? left : 1;
@@ -764,6 +837,7 @@ static int run_media(struct run *r)
 		}
 	}
 	(void)start;
+	mem_finish(r);
 	media_stop(&r->media);
 	if (!r->rep.nrows && !interrupted) {
 		fprintf(stderr, "no call could be set up and measured\n");

@@ -286,6 +286,8 @@ static void media_receive(struct media *m, struct media_leg *l, const uint8_t *p
 		l->jitter += (d - l->jitter) / 16.0;
 	}
 	l->last_transit = transit;
+	if (++l->rx_good == MEDIA_FLOWING && l->peer && l->peer->rx_good >= MEDIA_FLOWING)
+		m->nflowing++;  /* the later of the two legs: once per call */
 
 	if (!st) {
 		/* sent before the ring's span (or never calibrated): at least
@@ -431,6 +433,7 @@ static int media_mailbox(struct media *m, uint64_t now)
 	}
 	m->npending = 0;
 	m->ncalls_shared = (unsigned)m->ncalls;
+	m->nflowing_shared = m->nflowing;
 	if (m->win_new) {
 		m->win_new = 0;
 		memset(&m->win, 0, sizeof(m->win));
@@ -624,6 +627,14 @@ unsigned media_calls(struct media *m)
 {
 	pthread_mutex_lock(&m->mu);
 	unsigned n = m->ncalls_shared + (unsigned)m->npending;
+	pthread_mutex_unlock(&m->mu);
+	return n;
+}
+
+unsigned media_flowing(struct media *m)
+{
+	pthread_mutex_lock(&m->mu);
+	unsigned n = m->nflowing_shared;
 	pthread_mutex_unlock(&m->mu);
 	return n;
 }

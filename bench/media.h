@@ -50,6 +50,7 @@ struct media_leg {
 	double jitter;                  /* RFC 3550, in timestamp units */
 	double last_transit;
 	uint64_t rx_count;
+	uint64_t rx_good;               /* media packets from the right call */
 };
 
 struct media_call {
@@ -101,6 +102,7 @@ struct media {
 	struct media_sample *samples;
 	size_t nsamples, cap_samples;
 	unsigned ncalls_shared;
+	unsigned nflowing_shared;
 
 	/* media thread only */
 	pthread_t thread;
@@ -115,6 +117,7 @@ struct media {
 	struct media_dir iv[2];
 	uint64_t iv_t0, iv_relay_cpu, iv_gen_cpu;
 	uint64_t thread_cpu0;
+	unsigned nflowing;              /* calls with media back on both legs */
 };
 
 /* Opens the UDP socket of one leg on 127.0.0.1, ephemeral port. */
@@ -130,6 +133,10 @@ void media_window(struct media *m, uint64_t t0, uint64_t t1);
 void media_collect(struct media *m, struct media_result *out);
 /* Number of calls the media thread is running. */
 unsigned media_calls(struct media *m);
+/* Number of calls whose both legs received MEDIA_FLOWING packets through
+ * the relay (as of the last 1 ms tick): media flows for them. */
+#define MEDIA_FLOWING 3
+unsigned media_flowing(struct media *m);
 /* Stops sending and joins the thread; calls stay open (caller closes). */
 void media_stop(struct media *m);
 

@@ -3,8 +3,10 @@
  * Issue 4 wants transcoding relays to spend most of their CPU in codecs;
  * that cannot be read from /proc, so this samples the relay with perf's
  * software cpu-clock event (works in VMs without a PMU) and classifies
- * `perf report --sort dso,sym` lines by shared object, and by the codec_
- * prefix for the codec library that rtpgate links statically. Shares are
+ * `perf report --sort dso,sym` lines by shared object (libopus, libbcg729,
+ * libspandsp, ffmpeg's libraries, ...), and by the public prefixes of the
+ * codec/ modules that rtpgate links statically (codec_, g711_, pcmu_,
+ * pcma_, g729_, opus_, plc_). Shares are
  * fractions of all samples. Ambiguous objects (libm) get their own bucket
  * rather than being guessed into the codec share.
  */
@@ -46,9 +48,18 @@ static int profile_is_codec(const char *dso, const char *sym)
 	for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++)
 		if (strstr(dso, libs[i]))
 			return 1;
-	return !strncmp(sym, "codec_", 6) || !strncmp(sym, "opus_", 5) ||
-	       !strncmp(sym, "silk_", 5) || !strncmp(sym, "celt_", 5) ||
-	       !strncmp(sym, "bcg729", 6);
+	/* rtpgate links its codec/ library statically: its modules' public
+	 * functions (codec_, g711_, pcmu_, pcma_, g729_, opus_, plc_) count,
+	 * as do the statically linked codecs' own prefixes; the transcoder
+	 * glue (relay/transcode.c) is the relay's work, not a codec's */
+	static const char *const prefixes[] = {
+		"codec_", "g711_", "pcmu_", "pcma_", "g729_", "opus_", "plc_", "spandsp_",
+		"silk_", "celt_", "bcg729",
+	};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(sym, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
 }
 
 int profile_finish(pid_t perf_pid, const char *datafile, struct profile_share *out)

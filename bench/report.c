@@ -16,6 +16,32 @@
 
 static const char *const dir_names[2] = { "A->B", "B->A" };
 
+/* The memory lines: the samples, the slope, the fixed part, what stayed. */
+static void report_memory(const struct bench_report *r)
+{
+	if (!r->nmem)
+		return;
+	printf("relay RSS with media flowing (calls/flowing: KB):");
+	for (size_t i = 0; i < r->nmem; i++)
+		printf(" %u/%u: %ld", r->mem[i].calls, r->mem[i].flowing, r->mem[i].rss_kb);
+	printf("\n");
+	if (r->mem_fit_ok)
+		printf("memory per call: %.2f KB (least-squares slope over %zu samples, r2 %.3f);"
+		       " fixed part %.0f KB (line at 0 calls %.0f KB - idle %ld KB)\n",
+		       r->mem_fit.slope, r->mem_fit.n, r->mem_fit.r2,
+		       r->mem_fit.intercept - (double)r->rss_base_kb, r->mem_fit.intercept,
+		       r->rss_base_kb);
+	else
+		printf("memory per call: no slope (fewer than two call counts sampled with media"
+		       " flowing; --mem-steps)\n");
+	unsigned calls = r->setup_calls;
+	if (calls && r->rss_peak_kb)
+		printf("RSS growth / calls: %.2f KB (peak %ld KB - idle %ld KB over %u calls);"
+		       " after delete - before set-up: %+ld KB\n",
+		       (double)(r->rss_peak_kb - r->rss_base_kb) / calls, r->rss_peak_kb,
+		       r->rss_base_kb, calls, r->rss_after_delete_kb - r->rss_base_kb);
+}
+
 void report_table(const struct bench_report *r)
 {
 	printf("\nrtpgate-bench  scenario %s%s%s  ng %s\n", r->scenario,
@@ -74,8 +100,10 @@ void report_table(const struct bench_report *r)
 		       r->max_held, r->loss_limit, r->p99_bound_ms, r->stop_reason ? r->stop_reason : "");
 	printf("relay RSS: base %ld KB, after delete %ld KB (%+ld KB)\n", r->rss_base_kb,
 	       r->rss_after_delete_kb, r->rss_after_delete_kb - r->rss_base_kb);
+	report_memory(r);
 	printf("columns: relay%% = relay CPU (100 = one core), ns/pkt = relay CPU per packet received,\n"
-	       "us/calls = relay CPU us per call-second, call/c = calls per relay core, genc%% = generator CPU\n");
+	       "us/calls = relay CPU us per call-second, call/c = calls per relay core, genc%% = generator CPU,\n"
+	       "KB/call = RSS growth over the idle RSS / calls (fixed part included; see memory per call)\n");
 }
 
 static void json_str(FILE *f, const char *s)
@@ -126,6 +154,28 @@ int report_json(const struct bench_report *r, const char *path)
 			c->pairs_per_s, c->us_per_pair, c->deletes_per_s, c->us_per_delete, c->batch,
 			c->rss_peak_kb, c->mem_per_call_kb);
 	}
+	fprintf(f, ",\n  \"memory\": {\"method\": \"per call: least-squares slope of the relay's RSS "
+		"over calls, through samples read with media flowing for every call (after each "
+		"set-up step and at the end of each window); fixed: the line at 0 calls minus the "
+		"idle RSS before set-up; growth_per_call: (peak RSS - idle RSS) / calls; "
+		"after_delete: RSS after all deletes minus the idle RSS\", \"samples\": [");
+	for (size_t i = 0; i < r->nmem; i++) {
+		fprintf(f, "%s{\"calls\": %u, \"flowing\": %u, \"rss_kb\": %ld, \"when\": ",
+			i ? ", " : "", r->mem[i].calls, r->mem[i].flowing, r->mem[i].rss_kb);
+		json_str(f, r->mem[i].when);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]");
+	if (r->mem_fit_ok)
+		fprintf(f, ", \"per_call_kb\": %.3f, \"fit_samples\": %zu, \"r2\": %.4f, "
+			"\"intercept_kb\": %.1f, \"fixed_kb\": %.1f", r->mem_fit.slope, r->mem_fit.n,
+			r->mem_fit.r2, r->mem_fit.intercept, r->mem_fit.intercept - (double)r->rss_base_kb);
+	else
+		fprintf(f, ", \"per_call_kb\": null, \"fixed_kb\": null");
+	if (r->setup_calls && r->rss_peak_kb)
+		fprintf(f, ", \"rss_peak_kb\": %ld, \"growth_per_call_kb\": %.3f", r->rss_peak_kb,
+			(double)(r->rss_peak_kb - r->rss_base_kb) / r->setup_calls);
+	fprintf(f, ", \"after_delete_kb\": %ld}", r->rss_after_delete_kb - r->rss_base_kb);
 	fprintf(f, ",\n  \"rows\": [");
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct bench_row *w = &r->rows[i];

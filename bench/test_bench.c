@@ -8,6 +8,7 @@
 
 #include "frames.h"
 #include "histo.h"
+#include "memfit.h"
 #include "sdpmini.h"
 #include "unit.h"
 
@@ -127,7 +128,56 @@ static void t_frames(void)
 	EXPECT(total > 1500 && total < 6000);
 }
 
+static void t_memfit_exact(void)
+{
+	/* 9,500 KB fixed + 6.5 KB per call, sampled at 50..200 calls */
+	double x[] = { 50, 100, 150, 200 }, y[4];
+	for (int i = 0; i < 4; i++)
+		y[i] = 9500 + 6.5 * x[i];
+	struct memfit f;
+	EXPECT_INT(memfit_line(x, y, 4, &f), 0);
+	EXPECT_INT((long long)(f.slope * 1000 + 0.5), 6500);
+	EXPECT_INT((long long)(f.intercept + 0.5), 9500);
+	EXPECT(f.r2 > 0.999999);
+	EXPECT_INT(f.n, 4);
+}
+
+static void t_memfit_noisy(void)
+{
+	/* a repeated count (set-up step and window end) and page-sized noise:
+	 * the slope is the least-squares one, not the first-to-last one */
+	double x[] = { 50, 100, 150, 200, 200 };
+	double y[] = { 10000, 10300, 10600, 11100, 11000 };
+	struct memfit f;
+	EXPECT_INT(memfit_line(x, y, 5, &f), 0);
+	/* mean x 140, mean y 10600; sxy 120000, sxx 17000 */
+	EXPECT_INT((long long)(f.slope * 1000 + 0.5), 7059);
+	EXPECT_INT((long long)(f.intercept + 0.5), 9612);
+	EXPECT(f.r2 > 0.95 && f.r2 < 1.0);
+	/* whole-RSS growth divided by calls would say far more per call */
+	EXPECT((11100.0 - 9000.0) / 200 > f.slope);
+}
+
+static void t_memfit_flat_and_degenerate(void)
+{
+	double x[] = { 100, 200, 300 }, y[] = { 8000, 8000, 8000 };
+	struct memfit f;
+	EXPECT_INT(memfit_line(x, y, 3, &f), 0);
+	EXPECT_INT((long long)(f.slope * 1000), 0);
+	EXPECT_INT((long long)f.intercept, 8000);
+	EXPECT(f.r2 == 1.0);
+	/* one call count only (or one sample): no slope */
+	double x1[] = { 200, 200 }, y1[] = { 9000, 9100 };
+	EXPECT_INT(memfit_line(x1, y1, 2, &f), -EINVAL);
+	EXPECT_INT(f.n, 0);
+	EXPECT_INT(memfit_line(x, y, 1, &f), -EINVAL);
+	EXPECT_INT(memfit_line(x, y, 0, &f), -EINVAL);
+}
+
 const struct unit_case unit_cases[] = {
+	UNIT(t_memfit_exact),
+	UNIT(t_memfit_noisy),
+	UNIT(t_memfit_flat_and_degenerate),
 	UNIT(t_histo_linear),
 	UNIT(t_histo_log),
 	UNIT(t_histo_merge),
