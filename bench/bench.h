@@ -20,6 +20,9 @@ struct bench_row {                      /* one measured window */
 	double loss[2];                 /* fraction */
 	double p50_us[2], p99_us[2], max_us[2];
 	double jit_mean_ms[2], jit_max_ms[2];
+	double payload_kbps[2];         /* RTP payload received per call and
+					 * direction: the relay's encoder bitrate
+					 * on the transcoded direction */
 	double relay_cores;             /* relay CPU seconds per second */
 	double relay_wait;              /* seconds per second its threads were
 					 * runnable but waited for a CPU */

@@ -641,20 +641,33 @@ static void mem_add(struct run *r, unsigned calls, unsigned flowing, long rss, c
 
 /* Reads the relay's RSS once media flows for every call set up so far:
  * each call has had packets through the relay both ways (at most 3 s of
- * waiting), and then half a second more of media, so that whatever the
+ * waiting), then at least half a second more of media and until the RSS
+ * has not moved for half a second (at most 2.5 s), so that whatever the
  * relay allocates per call on its first packets is in the sample. */
 static void mem_step_sample(struct run *r)
 {
 	if (!r->relay_pid || !r->ncalls)
 		return;
-	uint64_t end = procstat_now_ns() + 3000000000ull;
+	uint64_t now = procstat_now_ns(), end = now + 3000000000ull;
 	while (media_flowing(&r->media) < r->ncalls && procstat_now_ns() < end && !interrupted)
 		sleep_until(procstat_now_ns() + 20000000ull);
-	sleep_until(procstat_now_ns() + 500000000ull);
-	long rss = 0;
+	now = procstat_now_ns();
+	uint64_t min_end = now + 500000000ull, max_end = now + 2500000000ull, since = now;
+	long rss = 0, last = -1;
+	while (!interrupted) {
+		sleep_until(procstat_now_ns() + 100000000ull);
+		now = procstat_now_ns();
+		if (procstat_rss_kb(r->relay_pid, &rss) < 0)
+			return;
+		if (rss != last) {
+			last = rss;
+			since = now;
+		}
+		if (now >= max_end || (now >= min_end && now - since >= 500000000ull))
+			break;
+	}
 	unsigned flowing = media_flowing(&r->media);
-	if (procstat_rss_kb(r->relay_pid, &rss) == 0)
-		mem_add(r, (unsigned)r->ncalls, flowing, rss, "set-up step");
+	mem_add(r, (unsigned)r->ncalls, flowing, rss, "set-up step");
 	if (!r->o.quiet)
 		fprintf(stderr, "memory: %zu calls (media flowing for %u): relay RSS %ld KB\n",
 			r->ncalls, flowing, rss);
@@ -734,6 +747,8 @@ static int measure(struct run *r, double settle, double secs)
 		row->max_us[d] = (double)res.d[d].lat.max_us;
 		row->jit_mean_ms[d] = res.d[d].jit_mean_ms;
 		row->jit_max_ms[d] = res.d[d].jit_max_ms;
+		row->payload_kbps[d] = res.calls && wsecs > 0 ?
+			(double)res.d[d].rx_payload * 8 / 1000 / wsecs / res.calls : 0;
 		sent += res.d[d].sent;
 		if (row->loss[d] > worst_loss)
 			worst_loss = row->loss[d];

@@ -303,6 +303,7 @@ static void media_receive(struct media *m, struct media_leg *l, const uint8_t *p
 	histo_add(&m->iv[dir].lat, lat_us);
 	if (m->win_on && st >= m->win.t0 && st < m->win.t1) {
 		m->win.d[dir].recv++;
+		m->win.d[dir].rx_payload += len - 12;
 		histo_add(&m->win.d[dir].lat, lat_us);
 	}
 }

@@ -60,6 +60,7 @@ struct media_call {
 
 struct media_dir {
 	uint64_t sent, recv, bad;       /* bad: misrouted or not RTP */
+	uint64_t rx_payload;            /* RTP payload bytes received */
 	struct histo lat;               /* us */
 	double jit_mean_ms, jit_max_ms;
 };

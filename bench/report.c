@@ -34,6 +34,18 @@ static void report_memory(const struct bench_report *r)
 	else
 		printf("memory per call: no slope (fewer than two call counts sampled with media"
 		       " flowing; --mem-steps)\n");
+	/* the step-to-step slopes show a relay whose growth is not linear */
+	int first = 1;
+	for (size_t i = 1; i < r->nmem; i++) {
+		const struct bench_memsample *a = &r->mem[i - 1], *b = &r->mem[i];
+		if (b->calls <= a->calls)
+			continue;
+		printf("%s %u->%u: %.1f", first ? "step slopes (KB per call):" : ",", a->calls,
+		       b->calls, (double)(b->rss_kb - a->rss_kb) / (b->calls - a->calls));
+		first = 0;
+	}
+	if (!first)
+		printf("\n");
 	unsigned calls = r->setup_calls;
 	if (calls && r->rss_peak_kb)
 		printf("RSS growth / calls: %.2f KB (peak %ld KB - idle %ld KB over %u calls);"
@@ -87,6 +99,10 @@ void report_table(const struct bench_report *r)
 			       " waiting for a CPU (wake-up delay, other processes): part of the latency"
 			       " is the machine's\n",
 			       r->rows[i].calls, r->rows[i].relay_wait * 100);
+	for (size_t i = 0; i < r->nrows; i++)
+		printf("payload received at %u calls, per call: A->B %.1f kbit/s, B->A %.1f kbit/s"
+		       " (on a transcoded direction: the relay's encoder output)\n", r->rows[i].calls,
+		       r->rows[i].payload_kbps[0], r->rows[i].payload_kbps[1]);
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct profile_share *p = &r->rows[i].prof;
 		if (r->rows[i].has_profile)
@@ -195,10 +211,10 @@ int report_json(const struct bench_report *r, const char *path)
 		for (int d = 0; d < 2; d++)
 			fprintf(f, ", \"%s\": {\"sent\": %llu, \"recv\": %llu, \"bad\": %llu, \"loss\": %.6f, "
 				"\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f, \"jitter_ms\": %.4f, "
-				"\"jitter_max_ms\": %.4f}", d ? "ba" : "ab",
+				"\"jitter_max_ms\": %.4f, \"payload_kbps\": %.2f}", d ? "ba" : "ab",
 				(unsigned long long)w->sent[d], (unsigned long long)w->recv[d],
 				(unsigned long long)w->bad[d], w->loss[d], w->p50_us[d], w->p99_us[d],
-				w->max_us[d], w->jit_mean_ms[d], w->jit_max_ms[d]);
+				w->max_us[d], w->jit_mean_ms[d], w->jit_max_ms[d], w->payload_kbps[d]);
 		fprintf(f, "}");
 	}
 	fprintf(f, "\n  ],\n  \"samples\": [");
