@@ -8,7 +8,9 @@
  * peer's maxplaybackrate caps the bandwidth and its maxaveragebitrate caps
  * the bitrate. Packet durations libopus cannot encode as one frame (30, 50,
  * 70, 90, 110 ms) are built from 10 ms frames with a repacketizer that lives
- * in the encoder, so encoding never allocates. Decoding conceals losses
+ * in the encoder and the frames' bytes on the stack, so encoding never
+ * allocates and an encoder keeps no scratch of its own: it is libopus's
+ * state and a few words (see opus_encoder_get_size()). Decoding conceals losses
  * with libopus's PLC, or with in-band FEC when the next packet is at hand.
  */
 #include "codec_impl.h"
@@ -28,7 +30,6 @@ struct opus_enc {
 	OpusEncoder *oe;
 	OpusRepacketizer *rp;
 	bool dtx;
-	uint8_t chunk[MAX_CHUNKS][MAX_FRAME_BYTES];
 };
 
 struct opus_dec {
@@ -155,14 +156,16 @@ static int opus_encode_op(struct codec_enc *base, const int16_t *pcm,
 		return -EINVAL;
 	int chunks = samples / ten;
 	bool all_dtx = true;
+	/* the repacketizer points into the frames until its output is built */
+	uint8_t chunk[MAX_CHUNKS][MAX_FRAME_BYTES];
 	opus_repacketizer_init(e->rp);
 	for (int i = 0; i < chunks; i++) {
 		int n = opus_encode(e->oe, pcm + (size_t)i * ten * base->channels,
-				    ten, e->chunk[i], MAX_FRAME_BYTES);
+				    ten, chunk[i], MAX_FRAME_BYTES);
 		if (n < 0)
 			return map_err(n);
 		all_dtx &= n <= 2;
-		n = opus_repacketizer_cat(e->rp, e->chunk[i], n);
+		n = opus_repacketizer_cat(e->rp, chunk[i], n);
 		if (n != OPUS_OK)
 			return map_err(n);
 	}

@@ -3,7 +3,11 @@
  * Input: packets from the party pass a small reorder buffer keyed by
  * sequence number (XC_SLOTS slots; a missing packet is waited for until
  * XC_REORDER later ones are at hand, then declared lost). Packets leave the
- * buffer in sequence order and are processed one by one:
+ * buffer in sequence order and are processed one by one; a packet in order
+ * is processed where it lies, only one that must wait is copied, into a
+ * small byte store sized to the input codec (see hold_cap()). A packet
+ * that does not fit there even after compaction makes what is held leave
+ * at once, its gaps counted as lost, as a sequence jump does.
  *   - audio is decoded into PCM appended to an accumulator; a gap in the
  *     input timestamps before it is filled by the decoder's concealment when
  *     sequence numbers were lost (Opus recovers the last lost frame from the
@@ -16,6 +20,10 @@
  *     event sounds, audio from the party is decoded but not sent. When the
  *     other leg has no telephone-event, the event is played in-band instead
  *     (codec_dtmf_gen) for as long as its duration says.
+ * Audio is decoded (and concealed) straight into the accumulator, which
+ * holds one input packet of the longest kind we decode (XC_IN_MS) plus one
+ * output packet and XC_BACKLOG_MS for output that waits for send room:
+ * a few KB at 8 kHz, sized per direction from its rate and ptimes.
  * Output: whenever the accumulator holds a whole output packet (out.ptime_ms
  * of PCM), it is encoded and sent with our SSRC, the next sequence number
  * and a timestamp that follows the input timeline: output timestamps are
@@ -49,8 +57,8 @@
 #define XC_REORDER 3              /* later packets at hand before a gap is loss */
 #define XC_PAYLOAD_MAX 1500
 #define XC_RATE_MAX 48000
-#define XC_PCM_MS 120             /* decode buffer: the longest Opus packet */
-#define XC_ACC_MS 360             /* output backlog bound */
+#define XC_IN_MS 120              /* the longest input packet decoded (Opus's longest) */
+#define XC_BACKLOG_MS 40          /* output kept while it waits for send room */
 #define XC_CONCEAL_MS 120         /* longer losses: concealment, then silence */
 #define XC_JUMP_S 10              /* input timestamp jumps beyond: re-base */
 #define XC_RTCP_FIRST_MS 1000
@@ -58,14 +66,14 @@
 #define XC_SEQ_BACK 100           /* further back: the sender restarted its numbering */
 #define XC_EVENT_TIMEOUT_MS 200   /* an event whose end was lost ends after */
 
+/* A packet held for reordering; its payload is at hold[off]. */
 struct xc_slot {
 	bool used;
 	bool marker;
 	uint8_t pt;
 	uint16_t seq;
+	uint16_t off, len;
 	uint32_t ts;
-	uint16_t len;
-	uint8_t data[XC_PAYLOAD_MAX];
 };
 
 /* What one direction knows about the party it receives from; the sibling
@@ -106,6 +114,8 @@ struct xcoder {
 	bool cn;                   /* the last audio was a G.729 SID: gaps are comfort noise */
 	struct xc_slot slots[XC_SLOTS];
 	int held;
+	int hold_cap, hold_end;    /* bytes of hold[], end of what is stored */
+	uint8_t *hold;             /* payloads of held packets */
 
 	/* the timeline mapping */
 	uint32_t map_in, map_out;
@@ -113,8 +123,8 @@ struct xcoder {
 	/* output */
 	uint32_t out_ssrc;
 	uint16_t out_seq;
-	uint32_t acc_ts;           /* output timestamp of acc[0] */
-	int acc_n;
+	uint32_t acc_ts;           /* output timestamp of acc[acc_off] */
+	int acc_off, acc_n;        /* PCM waiting: acc[acc_off .. acc_off + acc_n) */
 	bool marker;
 
 	/* telephone-event */
@@ -143,10 +153,9 @@ struct xcoder {
 	uint8_t *out_kind;
 	int out_max, n_out;
 
-	int pcm_max, acc_max;      /* samples at rate */
-	int16_t *pcm;              /* decode scratch */
-	int16_t *acc;              /* PCM waiting to be encoded */
-	int16_t mem[];             /* both, allocated with the struct */
+	int in_max, acc_max;       /* samples at rate */
+	int16_t *acc;              /* PCM waiting to be encoded, and decode room */
+	int16_t mem[];             /* acc, then hold, allocated with the struct */
 };
 
 /* ---- time conversions ---- */
@@ -214,6 +223,14 @@ static void sent_rtp(struct xcoder *x, uint32_t ts, size_t payload, uint64_t now
 		x->next_rtcp_ms = now + XC_RTCP_FIRST_MS;
 }
 
+/* One output frame leaves the accumulator (sent, silent or dropped). */
+static void acc_take(struct xcoder *x)
+{
+	x->acc_n -= x->out_frame;
+	x->acc_off = x->acc_n ? x->acc_off + x->out_frame : 0;
+	x->acc_ts += x->out_frame_ts;
+}
+
 /* Encodes and sends whole frames from the accumulator while outputs last. */
 static void emit(struct xcoder *x, uint64_t now)
 {
@@ -221,7 +238,7 @@ static void emit(struct xcoder *x, uint64_t now)
 		uint8_t *b = out_slot(x);
 		if (!b)
 			return;
-		int r = codec_encode(x->enc, x->acc, x->out_frame, b + RTP_HEADER_MIN,
+		int r = codec_encode(x->enc, x->acc + x->acc_off, x->out_frame, b + RTP_HEADER_MIN,
 				     x->out_cap - RTP_HEADER_MIN);
 		if (r > 0) {
 			rtp_write_header(b, x->out_cap, (uint8_t)x->out.pt, x->marker,
@@ -232,10 +249,36 @@ static void emit(struct xcoder *x, uint64_t now)
 		} else {
 			x->marker = true;   /* DTX/SID silence (or an error): time passes */
 		}
-		x->acc_n -= x->out_frame;
-		memmove(x->acc, x->acc + x->out_frame, (size_t)x->acc_n * sizeof(x->acc[0]));
-		x->acc_ts += x->out_frame_ts;
+		acc_take(x);
 	}
+}
+
+/* Room for n (<= in_max) samples right after the PCM waiting: sends what
+ * it can first and, when the output is backed up, drops the oldest frames.
+ * The accumulator holds in_max + out_frame samples at least, so the room
+ * is always found. Write there, then acc_commit(). */
+static int16_t *acc_room(struct xcoder *x, int n, uint64_t now)
+{
+	if (x->acc_off + x->acc_n + n <= x->acc_max)
+		return x->acc + x->acc_off + x->acc_n;
+	emit(x, now);
+	while (x->acc_n + n > x->acc_max) {
+		/* the output is backed up: drop the oldest frame */
+		acc_take(x);
+		x->marker = true;
+		x->st.dropped_pcm_ms += (uint64_t)x->out.ptime_ms;
+	}
+	if (x->acc_off + x->acc_n + n > x->acc_max) {
+		memmove(x->acc, x->acc + x->acc_off, (size_t)x->acc_n * sizeof(x->acc[0]));
+		x->acc_off = 0;
+	}
+	return x->acc + x->acc_off + x->acc_n;
+}
+
+static void acc_commit(struct xcoder *x, int n, uint64_t now)
+{
+	x->acc_n += n;
+	emit(x, now);
 }
 
 /* Appends n samples (pcm, or silence when pcm is NULL). Whole silent frames
@@ -250,30 +293,16 @@ static void push(struct xcoder *x, const int16_t *pcm, int n, uint64_t now)
 			n -= skip;
 			continue;
 		}
-		int room = x->acc_max - x->acc_n;
-		if (room == 0) {
-			emit(x, now);
-			room = x->acc_max - x->acc_n;
-		}
-		if (room == 0) {
-			/* the output is backed up: drop the oldest frame */
-			x->acc_n -= x->out_frame;
-			memmove(x->acc, x->acc + x->out_frame, (size_t)x->acc_n * sizeof(x->acc[0]));
-			x->acc_ts += x->out_frame_ts;
-			x->marker = true;
-			x->st.dropped_pcm_ms += (uint64_t)x->out.ptime_ms;
-			continue;
-		}
-		int k = n < room ? n : room;
+		int k = n < x->in_max ? n : x->in_max;
+		int16_t *d = acc_room(x, k, now);
 		if (pcm) {
-			memcpy(x->acc + x->acc_n, pcm, (size_t)k * sizeof(*pcm));
+			memcpy(d, pcm, (size_t)k * sizeof(*pcm));
 			pcm += k;
 		} else {
-			memset(x->acc + x->acc_n, 0, (size_t)k * sizeof(x->acc[0]));
+			memset(d, 0, (size_t)k * sizeof(*d));
 		}
-		x->acc_n += k;
 		n -= k;
-		emit(x, now);
+		acc_commit(x, k, now);
 	}
 }
 
@@ -295,6 +324,8 @@ static void conceal(struct xcoder *x, int samples, const uint8_t *next, size_t n
 		    uint64_t now)
 {
 	int unit = x->last_frame > 0 ? x->last_frame : x->rate / 50;
+	if (unit > x->in_max)
+		unit = x->in_max;
 	if (x->in.desc->id == CODEC_ID_G729)
 		unit = unit - unit % 80 ? unit - unit % 80 : 80;
 	int max = x->rate * XC_CONCEAL_MS / 1000;
@@ -306,13 +337,14 @@ static void conceal(struct xcoder *x, int samples, const uint8_t *next, size_t n
 	while (c > 0) {
 		int k = c > unit ? unit : c;
 		bool last = k == c;
+		int16_t *d = acc_room(x, k, now);
 		int r = codec_decode_lost(x->dec, last && silence == 0 ? next : NULL,
-					  last && silence == 0 ? next_len : 0, x->pcm, k);
+					  last && silence == 0 ? next_len : 0, d, k);
 		if (r <= 0) {
 			silence += c;
 			break;
 		}
-		push(x, x->pcm, r, now);
+		acc_commit(x, r, now);
 		c -= k;
 	}
 	if (silence > 0)
@@ -327,6 +359,9 @@ static void event_end_implicit(struct xcoder *x)
 	x->marker = true;
 }
 
+/* One audio packet: the gap before it is filled first (concealment, for
+ * Opus from this packet's FEC, then decoded in order), then the packet is
+ * decoded straight into the accumulator. */
 static void audio_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *p, size_t len,
 		     uint64_t now)
 {
@@ -334,7 +369,7 @@ static void audio_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *
 	if (dur <= 0)
 		return;
 	int samples = (int)in_ts_to_samples(x, (uint32_t)dur);
-	if (samples <= 0 || samples > x->pcm_max)
+	if (samples <= 0 || samples > x->in_max)
 		return;
 	if (x->ev_active && (now - x->ev_last_ms > XC_EVENT_TIMEOUT_MS ||
 			     (int32_t)(ts - (x->ev_ts_in + x->ev_dur_in)) >
@@ -350,20 +385,13 @@ static void audio_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *
 		rebase(x, ts);
 		gap = 0;
 	}
-	int n = codec_decode(x->dec, p, len, x->pcm, x->pcm_max);
 	bool loss = x->loss;
 	x->loss = false;
-	if (n <= 0)
-		return;
-	if (x->ev_active)
-		return;   /* the party's own rendering of the tone: not sent */
 	int skip = 0;
 	if (gap < 0) {
 		/* overlaps what we already have: keep only what is new */
 		skip = (int)in_ts_to_samples(x, (uint32_t)-gap);
-		if (skip >= n)
-			return;
-	} else if (gap > 0) {
+	} else if (gap > 0 && !x->ev_active) {
 		int gs = (int)in_ts_to_samples(x, (uint32_t)gap);
 		if (loss || x->cn)
 			conceal(x, gs, p, len, now);
@@ -371,10 +399,19 @@ static void audio_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *
 			push(x, NULL, gs, now);
 		if (!loss)
 			x->marker = true;
+		x->in_next_ts = ts;
 	}
+	/* decoded even during an event, to keep the decoder's history, but
+	 * the party's own rendering of the tone is not sent */
+	int16_t *d = acc_room(x, samples, now);
+	int n = codec_decode(x->dec, p, len, d, x->acc_max - x->acc_off - x->acc_n);
+	if (n <= 0 || x->ev_active || skip >= n)
+		return;
+	if (skip)
+		memmove(d, d + skip, (size_t)(n - skip) * sizeof(*d));
 	if (marker)
 		x->marker = true;
-	push(x, x->pcm + skip, n - skip, now);
+	acc_commit(x, n - skip, now);
 	x->in_next_ts = ts + (uint32_t)dur;
 	x->last_frame = n;
 	x->cn = x->in.desc->id == CODEC_ID_G729 && len % 10 == 2;
@@ -449,10 +486,11 @@ static void event_in(struct xcoder *x, uint32_t ts, bool marker, const uint8_t *
 			int n = (int)in_ts_to_samples(x, (uint32_t)want);
 			x->in_next_ts += (uint32_t)want;
 			while (n > 0) {
-				int k = n > x->pcm_max ? x->pcm_max : n;
-				memset(x->pcm, 0, (size_t)k * sizeof(x->pcm[0]));
-				codec_dtmf_gen_fill(x->gen, x->pcm, k);
-				push(x, x->pcm, k, now);
+				int k = n > x->in_max ? x->in_max : n;
+				int16_t *d = acc_room(x, k, now);
+				memset(d, 0, (size_t)k * sizeof(*d));
+				codec_dtmf_gen_fill(x->gen, d, k);
+				acc_commit(x, k, now);
 				n -= k;
 			}
 		}
@@ -491,9 +529,10 @@ static void drain(struct xcoder *x, bool all, uint64_t now)
 	while (x->held) {
 		struct xc_slot *s = slot_of(x, x->next_seq);
 		if (s) {
-			process(x, s->pt, s->marker, s->ts, s->data, s->len, now);
+			process(x, s->pt, s->marker, s->ts, x->hold + s->off, s->len, now);
 			s->used = false;
-			x->held--;
+			if (!--x->held)
+				x->hold_end = 0;
 			x->next_seq++;
 			continue;
 		}
@@ -517,6 +556,76 @@ static void drain(struct xcoder *x, bool all, uint64_t now)
 		x->loss = true;
 		x->next_seq = first;
 	}
+}
+
+/* Moves the held payloads to the start of hold[], in the order they lie. */
+static void hold_compact(struct xcoder *x)
+{
+	int end = 0;
+	for (;;) {
+		struct xc_slot *lo = NULL;
+		for (int i = 0; i < XC_SLOTS; i++) {
+			struct xc_slot *s = &x->slots[i];
+			if (s->used && s->off >= end && (!lo || s->off < lo->off))
+				lo = s;
+		}
+		if (!lo)
+			break;
+		memmove(x->hold + end, x->hold + lo->off, lo->len);
+		lo->off = (uint16_t)end;
+		end += lo->len;
+	}
+	x->hold_end = end;
+}
+
+/* Keeps a packet that arrived ahead of its turn; false if it does not fit. */
+static bool hold_put(struct xcoder *x, const struct rtp_hdr *h)
+{
+	int len = (int)h->payload_len;
+	if (x->hold_end + len > x->hold_cap)
+		hold_compact(x);
+	if (x->hold_end + len > x->hold_cap)
+		return false;
+	struct xc_slot *s = &x->slots[h->seq % XC_SLOTS];
+	s->used = true;
+	s->marker = h->marker;
+	s->pt = h->pt;
+	s->seq = h->seq;
+	s->ts = h->ts;
+	s->off = (uint16_t)x->hold_end;
+	s->len = (uint16_t)len;
+	memcpy(x->hold + x->hold_end, h->payload, (size_t)len);
+	x->hold_end += len;
+	x->held++;
+	return true;
+}
+
+/* A packet ahead of the next expected one: held for reordering, or, after
+ * a jump in the numbering or when it cannot be held, what is held leaves
+ * now, the rest counts as lost and the packet is processed. */
+static void ahead(struct xcoder *x, const struct rtp_hdr *h, uint64_t now)
+{
+	int16_t d = (int16_t)(h->seq - x->next_seq);
+	if (d > 0 && d < XC_SLOTS) {
+		if (hold_put(x, h))
+			return;
+		drain(x, true, now);   /* no room: the held packets leave first */
+		d = (int16_t)(h->seq - x->next_seq);
+		if (d < 0) {
+			x->st.in_late++;
+			return;
+		}
+		if (d > 0 && hold_put(x, h))
+			return;
+	}
+	drain(x, true, now);
+	if ((int16_t)(h->seq - x->next_seq) > 0) {
+		x->st.in_lost += (uint16_t)(h->seq - x->next_seq);
+		x->loss = true;
+	}
+	x->next_seq = h->seq;
+	process(x, h->pt, h->marker, h->ts, h->payload, h->payload_len, now);
+	x->next_seq++;
 }
 
 static void ssrc_change(struct xcoder *x, uint32_t ssrc, uint16_t seq, uint64_t now)
@@ -581,27 +690,7 @@ int xcoder_rtp_in(struct xcoder *x, const uint8_t *pkt, size_t len, uint64_t now
 		x->next_seq++;
 		drain(x, false, now_ms);
 	} else {
-		if (d >= XC_SLOTS || d < 0) {
-			/* a jump: what is held goes out now, the rest counts as lost */
-			drain(x, true, now_ms);
-			if ((int16_t)(h.seq - x->next_seq) > 0) {
-				x->st.in_lost += (uint16_t)(h.seq - x->next_seq);
-				x->loss = true;
-			}
-			x->next_seq = h.seq;
-			process(x, h.pt, h.marker, h.ts, h.payload, h.payload_len, now_ms);
-			x->next_seq++;
-		} else {
-			struct xc_slot *s = &x->slots[h.seq % XC_SLOTS];
-			s->used = true;
-			s->marker = h.marker;
-			s->pt = h.pt;
-			s->seq = h.seq;
-			s->ts = h.ts;
-			s->len = (uint16_t)h.payload_len;
-			memcpy(s->data, h.payload, h.payload_len);
-			x->held++;
-		}
+		ahead(x, &h, now_ms);
 		drain(x, false, now_ms);
 	}
 	emit(x, now_ms);
@@ -714,6 +803,30 @@ static bool side_ok(const struct xcoder_side *s)
 	       s->ptime_ms > 0 && s->ptime_ms <= 120;
 }
 
+/* Bytes for the payloads of held packets: at most XC_REORDER - 1 wait
+ * for a gap and one more arrives, so twice XC_REORDER packets of the
+ * party's codec at its ptime (20 ms at least) leave room for longer
+ * packets than negotiated. Opus is counted at 128 kbit/s; packets beyond
+ * that still pass, in order, but are not held for reordering. */
+static int hold_cap(const struct xcoder_side *in)
+{
+	int ms = in->ptime_ms > 20 ? in->ptime_ms : 20;
+	int bytes;
+	switch (in->desc->id) {
+	case CODEC_ID_PCMU:
+	case CODEC_ID_PCMA:
+		bytes = ms * 8;
+		break;
+	case CODEC_ID_G729:
+		bytes = ms + 2;   /* 10-byte frames of 10 ms, a SID at the end */
+		break;
+	default:
+		bytes = ms * 16;
+		break;
+	}
+	return 2 * XC_REORDER * bytes;
+}
+
 static uint32_t random32(void)
 {
 	uint32_t v;
@@ -728,14 +841,18 @@ int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
 	    cfg->in.params.pcm_rate != cfg->out.params.pcm_rate)
 		return -EINVAL;
 	int rate = cfg->in.params.pcm_rate;
-	int pcm_max = rate * XC_PCM_MS / 1000, acc_max = rate * XC_ACC_MS / 1000;
-	struct xcoder *x = calloc(1, sizeof(*x) + (size_t)(pcm_max + acc_max) * sizeof(int16_t));
+	int in_max = rate * XC_IN_MS / 1000;
+	int out_frame = rate * cfg->out.ptime_ms / 1000;
+	int acc_max = in_max + out_frame + rate * XC_BACKLOG_MS / 1000;
+	int hold = hold_cap(&cfg->in);
+	struct xcoder *x = calloc(1, sizeof(*x) + (size_t)acc_max * sizeof(int16_t) + (size_t)hold);
 	if (!x)
 		return -ENOMEM;
-	x->pcm_max = pcm_max;
+	x->in_max = in_max;
 	x->acc_max = acc_max;
-	x->pcm = x->mem;
-	x->acc = x->mem + pcm_max;
+	x->acc = x->mem;
+	x->hold = (uint8_t *)(x->mem + acc_max);
+	x->hold_cap = hold;
 	x->in = cfg->in;
 	x->out = cfg->out;
 	x->in.params.channels = x->out.params.channels = 1;
@@ -747,7 +864,7 @@ int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
 	x->out_frame = x->rate * x->out.ptime_ms / 1000;
 	x->out_frame_ts = samples_to_out_ts(x, (uint32_t)x->out_frame);
 	int r = -EINVAL;
-	if (x->out_frame <= 0 || x->out_frame > x->pcm_max)
+	if (x->out_frame <= 0 || x->out_frame > x->in_max)
 		goto fail;
 	if ((r = codec_dec_new(x->in.desc, &x->in.params, &x->dec)) < 0)
 		goto fail;

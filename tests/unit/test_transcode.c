@@ -287,6 +287,11 @@ static void t_ptime(void)
 		{ "PCMU", 30, "PCMU", 20 }, { "PCMU", 20, "PCMU", 30 }, { "PCMA", 30, "opus", 20 },
 		{ "opus", 20, "PCMU", 30 }, { "G729", 20, "PCMU", 10 }, { "PCMU", 20, "G729", 40 },
 		{ "opus", 60, "opus", 20 }, { "PCMU", 10, "opus", 60 },
+		/* the edges of the transcoder's buffers: 10 and 60 ms on either
+		 * side, 8 kHz against Opus's 48 kHz clock, and 48 kHz PCM */
+		{ "PCMU", 10, "G729", 60 }, { "G729", 60, "PCMU", 20 }, { "opus", 60, "PCMA", 20 },
+		{ "PCMA", 60, "opus", 20 }, { "G729", 10, "opus", 40 }, { "opus", 10, "opus", 60 },
+		{ "opus", 20, "opus", 60 }, { "opus", 60, "opus", 30 }, { "PCMU", 40, "G729", 10 },
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		char what[48];
@@ -348,6 +353,129 @@ static void t_loss_reorder(void)
 		check_tone(&r, what);
 		rig_free(&r);
 	}
+}
+
+/* Reordering within the window: every packet arrives at most two places
+ * after its turn (the third later one would declare it lost), so nothing
+ * is lost, late or concealed and the output is the input, in order. The
+ * held packets rarely all leave at once, so their store is compacted. */
+static void t_reorder_window(void)
+{
+	static const char *const in[] = { "PCMU", "opus", "G729" };
+	static const int ptimes[] = { 20, 60, 10 };
+	for (size_t a = 0; a < sizeof(in) / sizeof(in[0]); a++)
+		for (size_t p = 0; p < sizeof(ptimes) / sizeof(ptimes[0]); p++) {
+			char what[48];
+			snprintf(what, sizeof(what), "%s/%d>PCMA reordered", in[a], ptimes[p]);
+			struct rig r;
+			if (rig_new(&r, in[a], ptimes[p], -1, "PCMA", ptimes[p], -1) < 0) {
+				rig_free(&r);
+				continue;
+			}
+			uint8_t pkt[3][1500];
+			size_t len[3];
+			uint16_t seq[3];
+			int pending = 0, sent = 0, total = 2000 / ptimes[p];
+			uint32_t rnd = 12345;
+			int made = 0;
+			while (sent < total) {
+				while (pending < 3 && made < total) {
+					seq[pending] = r.seq;
+					len[pending] = rig_make(&r, pkt[pending], sizeof(pkt[0]), 1000.0);
+					pending++;
+					made++;
+				}
+				rnd = rnd * 1103515245u + 12345u;
+				/* the first packet sets where the sequence starts */
+				int k = sent ? (int)((rnd >> 16) % (uint32_t)pending) : 0;
+				while (k > 0 && (uint16_t)(seq[k] - seq[0]) > 2)
+					k--;
+				rig_feed(&r, pkt[k], len[k]);
+				sent++;
+				for (int j = k; j + 1 < pending; j++) {
+					memcpy(pkt[j], pkt[j + 1], len[j + 1]);
+					len[j] = len[j + 1];
+					seq[j] = seq[j + 1];
+				}
+				pending--;
+			}
+			struct xcoder_stats st;
+			xcoder_get_stats(r.x, &st);
+			if (st.in_lost || st.in_late || st.concealed_ms)
+				unit_fail(__FILE__, __LINE__, "%s: expected nothing lost, late or concealed; got %llu, %llu, %llu ms",
+					  what, (unsigned long long)st.in_lost, (unsigned long long)st.in_late,
+					  (unsigned long long)st.concealed_ms);
+			if (r.nlog < total - 3)
+				unit_fail(__FILE__, __LINE__, "%s: expected >= %d packets out, got %d", what, total - 3, r.nlog);
+			check_continuous(&r, what, 0);
+			check_tone(&r, what);
+			rig_free(&r);
+		}
+}
+
+/* One packet in three lost: a packet always waits behind the next gap,
+ * so the reorder store never empties and is compacted as it goes; every
+ * loss is counted once and concealed, the output stays continuous. */
+static void t_hold_compact(void)
+{
+	static const char *const in[] = { "PCMU", "opus", "G729" };
+	for (size_t a = 0; a < sizeof(in) / sizeof(in[0]); a++) {
+		char what[48];
+		snprintf(what, sizeof(what), "%s>PCMU, 1 in 3 lost", in[a]);
+		struct rig r;
+		if (rig_new(&r, in[a], 20, -1, "PCMU", 20, -1) < 0) {
+			rig_free(&r);
+			continue;
+		}
+		uint8_t pkt[1500];
+		for (int i = 0; i < 150; i++) {
+			size_t len = rig_make(&r, pkt, sizeof(pkt), 1000.0);
+			if (i % 3 != 2)
+				rig_feed(&r, pkt, len);
+		}
+		struct xcoder_stats st;
+		xcoder_get_stats(r.x, &st);
+		/* the last two losses still wait for later packets */
+		if (st.in_lost < 48 || st.in_lost > 50 || st.in_late)
+			unit_fail(__FILE__, __LINE__, "%s: expected 48..50 lost, none late; got %llu, %llu", what,
+				  (unsigned long long)st.in_lost, (unsigned long long)st.in_late);
+		EXPECT(st.concealed_ms >= 48 * 20);
+		check_continuous(&r, what, 0);
+		rig_free(&r);
+	}
+}
+
+/* Packets far longer than the negotiated ptime cannot all be held: the
+ * reorder store makes what it holds leave, a gap is then counted lost and
+ * its packet late, and the output stays continuous. */
+static void t_hold_overflow(void)
+{
+	struct rig r;
+	if (rig_new(&r, "PCMU", 20, -1, "PCMA", 40, -1) < 0) {
+		rig_free(&r);
+		return;
+	}
+	r.in_frame = 960;   /* the party sends 120 ms packets */
+	rig_send(&r, 1);
+	uint8_t pkt[3][1500];
+	size_t len[3];
+	for (int i = 0; i < 10; i++) {
+		for (int k = 0; k < 3; k++) {
+			len[k] = rig_make(&r, pkt[k], sizeof(pkt[0]), 1000.0);
+			r.now += 100;
+		}
+		rig_feed(&r, pkt[1], len[1]);   /* held: fits */
+		rig_feed(&r, pkt[2], len[2]);   /* does not: packet 0 is given up */
+		rig_feed(&r, pkt[0], len[0]);   /* late */
+	}
+	struct xcoder_stats st;
+	xcoder_get_stats(r.x, &st);
+	EXPECT_INT(st.in_lost, 10);
+	EXPECT_INT(st.in_late, 10);
+	EXPECT(st.concealed_ms > 0);
+	EXPECT(r.nlog >= 20 * 3 - 4);
+	check_continuous(&r, "PCMU/120 into a 20 ms reorder store", 0);
+	rig_free(&r);
 }
 
 static void t_dtx(void)
@@ -659,6 +787,9 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_pairs),
 	UNIT(t_ptime),
 	UNIT(t_loss_reorder),
+	UNIT(t_reorder_window),
+	UNIT(t_hold_compact),
+	UNIT(t_hold_overflow),
 	UNIT(t_ssrc_change),
 	UNIT(t_dtx),
 	UNIT(t_silence_marker),
