@@ -57,6 +57,7 @@ struct bench_memsample {               /* relay RSS with media flowing */
 
 struct bench_report {
 	const char *scenario, *label, *relay, *ng;
+	const char *rx_path;            /* generator's receive path */
 	int ramp;
 	double loss_limit, p99_bound_ms;
 	struct bench_row *rows;

@@ -42,7 +42,7 @@ struct opts {
 	enum scenario sc;
 	unsigned calls, max_calls, ramp_start, ramp_step, inflight, slots, batch;
 	double duration, warmup, step_time, max_duration, loss_limit, p99_bound_ms;
-	int ramp, quiet, no_raw, rt_prio, perf, opus_bitrate, opus_complexity;
+	int ramp, quiet, no_raw, no_uring, rt_prio, perf, opus_bitrate, opus_complexity;
 	unsigned mem_steps;
 	const char *ng, *relay_cmd, *relay_log, *json, *csv, *plot, *label, *transcode;
 	pid_t relay_pid;
@@ -102,6 +102,9 @@ static void usage(FILE *f)
 "  --batch N           calls per set-up/control batch (default 200)\n"
 "  --slots N           send ticks per 20 ms (default 20)\n"
 "  --no-raw            send through each leg's socket, not one raw socket\n"
+"  --no-uring          receive with epoll + recvmmsg per socket, not one\n"
+"                      io_uring multishot recvmsg per socket collected once\n"
+"                      per tick\n"
 "  --rt-priority N     SCHED_FIFO priority of the generator thread, so a busy\n"
 "                      machine does not make it late (default 10; 0: off)\n"
 "  --opus-bitrate BPS --opus-complexity N   the callee's Opus frames\n"
@@ -145,6 +148,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "json", 1, 0, 19 }, { "csv", 1, 0, 20 }, { "plot", 1, 0, 21 },
 		{ "label", 1, 0, 22 }, { "no-raw", 0, 0, 23 }, { "rt-priority", 1, 0, 24 },
 		{ "transcode-codec", 1, 0, 25 }, { "perf", 0, 0, 26 }, { "mem-steps", 1, 0, 27 },
+		{ "no-uring", 0, 0, 28 },
 		{ "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -195,6 +199,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 25: o->transcode = optarg; break;
 		case 26: o->perf = 1; break;
 		case 27: o->mem_steps = (unsigned)atoi(optarg); break;
+		case 28: o->no_uring = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -794,6 +799,7 @@ static int run_media(struct run *r)
 	r->media.quiet = o->quiet;
 	r->media.trace = getenv("RTPGATE_BENCH_TRACE") != NULL;
 	r->media.raw = !o->no_raw;
+	r->media.uring = !o->no_uring;
 	r->media.rt_prio = o->rt_prio;
 	int rc = media_start(&r->media);
 	if (rc < 0)
@@ -854,6 +860,7 @@ static int run_media(struct run *r)
 	(void)start;
 	mem_finish(r);
 	media_stop(&r->media);
+	r->rep.rx_path = media_rx_path(&r->media);
 	if (!r->rep.nrows && !interrupted) {
 		fprintf(stderr, "no call could be set up and measured\n");
 		rc = -EPROTO;

@@ -89,6 +89,8 @@ struct media {
 	int trace;                      /* print call 0's first packets */
 	int raw;                        /* send through a raw socket if allowed */
 	int rt_prio;                    /* SCHED_FIFO priority; 0: normal */
+	int uring;                      /* receive with io_uring multishot
+					 * recvmsg if the kernel allows */
 	uint64_t start_ns;
 
 	pthread_mutex_t mu;
@@ -108,6 +110,8 @@ struct media {
 	/* media thread only */
 	pthread_t thread;
 	int ep, tfd, raw_fd;
+	struct media_uring *ur;         /* NULL: epoll + recvmmsg */
+	const char *rx_path;
 	uint64_t raw_ns_per_pkt;        /* smoothed time per packet of a batch */
 	struct media_call **calls;
 	size_t ncalls, cap_calls;
@@ -140,5 +144,8 @@ unsigned media_calls(struct media *m);
 unsigned media_flowing(struct media *m);
 /* Stops sending and joins the thread; calls stay open (caller closes). */
 void media_stop(struct media *m);
+/* Which receive path the media thread used ("io_uring" or "epoll"); valid
+ * once media_stop() returned. */
+const char *media_rx_path(const struct media *m);
 
 #endif

@@ -69,7 +69,8 @@ void report_table(const struct bench_report *r)
 		       r->rss_base_kb, c->rss_peak_kb, c->mem_per_call_kb, r->rss_after_delete_kb);
 		return;
 	}
-	printf("set-up: %u calls in %.2f s (%u failed)\n", r->setup_calls, r->setup_secs, r->setup_failed);
+	printf("set-up: %u calls in %.2f s (%u failed); generator receives with %s\n", r->setup_calls,
+	       r->setup_secs, r->setup_failed, r->rx_path ? r->rx_path : "-");
 	printf("%6s %4s %8s %7s %8s %8s %8s %7s %7s | %6s %8s %8s %7s %5s | %6s %7s\n",
 	       "calls", "dir", "sent", "loss%", "p50us", "p99us", "maxus", "jit ms", "jitmax",
 	       "relay%", "ns/pkt", "us/calls", "call/c", "genc%", "MB", "KB/call");
@@ -152,6 +153,8 @@ int report_json(const struct bench_report *r, const char *path)
 	json_str(f, r->relay);
 	fprintf(f, ",\n  \"ng\": ");
 	json_str(f, r->ng);
+	fprintf(f, ",\n  \"generator_rx\": ");
+	json_str(f, r->rx_path ? r->rx_path : "");
 	fprintf(f, ",\n  \"stop_reason\": ");
 	json_str(f, r->stop_reason ? r->stop_reason : "");
 	fprintf(f, ",\n  \"ramp\": %s,\n  \"max_held\": %u,\n  \"loss_limit_pct\": %g,\n"
