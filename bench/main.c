@@ -644,6 +644,29 @@ static void mem_add(struct run *r, unsigned calls, unsigned flowing, long rss, c
 	r->rep.mem[r->rep.nmem++] = (struct bench_memsample){ calls, flowing, rss, when };
 }
 
+/* Reads pid's RSS once it has not moved for half a second, after at least
+ * min_s and at most max_s seconds. 0 or -errno. */
+static int rss_settled(pid_t pid, double min_s, double max_s, long *rss)
+{
+	uint64_t now = procstat_now_ns(), since = now;
+	uint64_t min_end = now + (uint64_t)(min_s * 1e9), max_end = now + (uint64_t)(max_s * 1e9);
+	long last = -1;
+	while (!interrupted) {
+		sleep_until(procstat_now_ns() + 100000000ull);
+		now = procstat_now_ns();
+		int rc = procstat_rss_kb(pid, rss);
+		if (rc < 0)
+			return rc;
+		if (*rss != last) {
+			last = *rss;
+			since = now;
+		}
+		if (now >= max_end || (now >= min_end && now - since >= 500000000ull))
+			break;
+	}
+	return 0;
+}
+
 /* Reads the relay's RSS once media flows for every call set up so far:
  * each call has had packets through the relay both ways (at most 3 s of
  * waiting), then at least half a second more of media and until the RSS
@@ -656,21 +679,9 @@ static void mem_step_sample(struct run *r)
 	uint64_t now = procstat_now_ns(), end = now + 3000000000ull;
 	while (media_flowing(&r->media) < r->ncalls && procstat_now_ns() < end && !interrupted)
 		sleep_until(procstat_now_ns() + 20000000ull);
-	now = procstat_now_ns();
-	uint64_t min_end = now + 500000000ull, max_end = now + 2500000000ull, since = now;
-	long rss = 0, last = -1;
-	while (!interrupted) {
-		sleep_until(procstat_now_ns() + 100000000ull);
-		now = procstat_now_ns();
-		if (procstat_rss_kb(r->relay_pid, &rss) < 0)
-			return;
-		if (rss != last) {
-			last = rss;
-			since = now;
-		}
-		if (now >= max_end || (now >= min_end && now - since >= 500000000ull))
-			break;
-	}
+	long rss = 0;
+	if (rss_settled(r->relay_pid, 0.5, 2.5, &rss) < 0)
+		return;
 	unsigned flowing = media_flowing(&r->media);
 	mem_add(r, (unsigned)r->ncalls, flowing, rss, "set-up step");
 	if (!r->o.quiet)
@@ -1038,11 +1049,14 @@ int main(int argc, char **argv)
 	rc = o->sc == SC_CONTROL ? run_control(r) : run_media(r);
 	if (rc < 0)
 		fprintf(stderr, "run failed: %s\n", strerror(-rc));
-	if (r->ncalls) {
+	int deleted = r->ncalls > 0;
+	if (deleted)
 		delete_calls(r);
-		sleep_until(procstat_now_ns() + 1000000000ull);
-	}
-	if (r->relay_pid)
+	/* after the deletes: at least 1 s (a relay may free or trim a little
+	 * later), then until the RSS has not moved for 0.5 s, at most 4 s */
+	if (r->relay_pid && deleted)
+		rss_settled(r->relay_pid, 1.0, 4.0, &r->rep.rss_after_delete_kb);
+	else if (r->relay_pid)
 		procstat_rss_kb(r->relay_pid, &r->rep.rss_after_delete_kb);
 	if (o->sc != SC_LOOPBACK)
 		ngclient_close(&r->ng);
