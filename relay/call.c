@@ -3,7 +3,9 @@
  * Calls sit in a chained hash keyed by call-id (FNV-1a) and in a doubly
  * linked list that the once-a-second tick walks for timeouts. Ending a call
  * releases its port pairs into quarantine at once and posts the session's
- * deletion to its worker, which closes the sockets on its own thread.
+ * deletion to its worker. The worker hands the session back when it has
+ * stopped receiving (worker_take_done); calls_reap then gives its sockets
+ * to the port pool, which keeps them for reuse or closes them.
  */
 #include "call.h"
 
@@ -149,12 +151,54 @@ static void release_ports(struct rg_daemon *d, struct call *c)
 		}
 }
 
+/* Gives a session's sockets to the pools (after release_ports). */
+static void return_sockets(struct rg_daemon *d, struct msession *ms, uint64_t now)
+{
+	for (int l = 0; l < 2; l++)
+		for (int m = 0; m < ms->nmedia; m++) {
+			struct mstream *rtp = msession_stream(ms, l, m, COMP_RTP);
+			struct mstream *rtcp = msession_stream(ms, l, m, COMP_RTCP);
+			if (!rtp->port)
+				continue;
+			ports_return_pair(d->ifaces[ms->iface[l]].pool, rtp->port, rtp->fd, rtcp->fd, now);
+			rtp->fd = rtcp->fd = -1;
+		}
+	msession_close_fds(ms);
+}
+
+void calls_reap(struct rg_daemon *d)
+{
+	uint64_t now = 0;
+	for (int i = 0; i < d->nworkers; i++) {
+		struct msession *next;
+		for (struct msession *ms = worker_take_done(&d->workers[i]); ms; ms = next) {
+			next = ms->ret_next;
+			if (!now)
+				now = rg_now_ms();
+			return_sockets(d, ms, now);
+			msession_unref(ms);
+		}
+	}
+}
+
+void calls_wake_workers(struct rg_daemon *d)
+{
+	for (int i = 0; i < d->nworkers; i++)
+		worker_wake(&d->workers[i]);
+}
+
+void calls_loop_pass(struct rg_daemon *d)
+{
+	calls_wake_workers(d);
+	calls_reap(d);
+}
+
 void call_discard(struct rg_daemon *d, struct call *c)
 {
 	call_unlink(d, c);
 	if (c->ms) {
 		release_ports(d, c);
-		msession_close_fds(c->ms);
+		return_sockets(d, c->ms, rg_now_ms());
 		msession_unref(c->ms);
 	}
 	call_free(c);
@@ -167,6 +211,8 @@ void call_end(struct rg_daemon *d, struct call *c, enum end_reason why)
 	LOGC(LOG_INFO, "call", c->call_id, "ended (%s) after %llu ms", end_reason_names[why],
 	     (unsigned long long)(rg_now_ms() - c->created_ms));
 	release_ports(d, c);
+	c->ms->recycle = ports_recycles(d->ifaces[c->leg[0].iface].pool) &&
+			 ports_recycles(d->ifaces[c->leg[1].iface].pool);
 	c->w->ctl_calls--;
 	worker_post_del(c->w, c->ms);
 	msession_unref(c->ms);
@@ -176,6 +222,9 @@ void call_end(struct rg_daemon *d, struct call *c, enum end_reason why)
 void call_tick(struct rg_daemon *d, uint64_t now)
 {
 	const struct rg_config *cfg = &d->cfg;
+	calls_reap(d);
+	for (int i = 0; i < d->nifaces; i++)
+		ports_expire_spares(d->ifaces[i].pool, now);
 	struct call *next;
 	for (struct call *c = d->calls_head; c; c = next) {
 		next = c->next;

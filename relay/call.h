@@ -56,7 +56,15 @@ struct call *call_new(struct rg_daemon *d, const char *call_id, int nmedia);
 void call_discard(struct rg_daemon *d, struct call *c);
 /* Ends a call at once: frees its ports, tells its worker, frees it. */
 void call_end(struct rg_daemon *d, struct call *c, enum end_reason why);
-/* Once a second: timeouts and delayed deletes. */
+/* Takes back the sessions the workers are done with and gives their
+ * sockets to the port pools. Before allocating ports, and once a second. */
+void calls_reap(struct rg_daemon *d);
+/* Wakes the workers that have messages queued (worker_wake): once per
+ * control loop pass. */
+void calls_wake_workers(struct rg_daemon *d);
+/* Before the control loop sleeps: wakes the workers, reaps. */
+void calls_loop_pass(struct rg_daemon *d);
+/* Once a second: timeouts and delayed deletes, spare sockets expired. */
 void call_tick(struct rg_daemon *d, uint64_t now_ms);
 int calls_init(struct rg_daemon *d);
 /* Installs stages (session.h struct mmedia) for one leg's media: directly

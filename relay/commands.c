@@ -219,6 +219,9 @@ static struct bval *new_call(struct rg_daemon *d, const struct ng_request *rq,
 	int family = sdp_media_get(sdp, 0)->family;
 	c->leg[0].iface = pick_iface(d, rq, 0, family);
 	c->leg[1].iface = pick_iface(d, rq, 1, family);
+	c->ms->iface[0] = (uint8_t)c->leg[0].iface;
+	c->ms->iface[1] = (uint8_t)c->leg[1].iface;
+	calls_reap(d);   /* sockets of ended calls, ready for reuse */
 	uint64_t now = rg_now_ms();
 	for (int m = 0; m < nmedia; m++) {
 		const struct sdp_media *sm = sdp_media_get(sdp, m);
@@ -596,7 +599,9 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 		se += ld(&w->send_errors);
 		rc += ld(&w->rtcp_relayed);
 		struct bval *wd = bval_list_add(ws, bval_dict());
-		bval_dict_add_int(wd, "sessions", atomic_load(&w->sessions));
+		/* the control thread's own count: a worker learns of a burst's
+		 * calls a moment later (worker_wake), its counter lags */
+		bval_dict_add_int(wd, "sessions", d->workers[i].ctl_calls);
 		uint64_t run = ld(&w->run_ns), idle = ld(&w->idle_ns);
 		bval_dict_add_int(wd, "busy permille", run ? (long long)((run - (idle < run ? idle : run)) * 1000 / run) : 0);
 	}

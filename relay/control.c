@@ -29,6 +29,7 @@
 
 #include "bencode.h"
 #include "buf.h"
+#include "call.h"
 #include "commands.h"
 #include "log.h"
 #include "metrics.h"
@@ -139,6 +140,9 @@ static void udp_flush(struct udp_io *io)
 	struct iovec iov[UDP_BATCH];
 	uv_os_fd_t fd = -1;
 	int sent = 0;
+	/* a reply says the call is set up: the workers are told before it leaves */
+	if (io->nq)
+		calls_wake_workers(io->d);
 	if (io->nq && uv_fileno((uv_handle_t *)&io->d->ng_udp, &fd) < 0)
 		sent = io->nq;   /* the socket is gone: nothing to send through */
 	for (int i = 0; i < io->nq; i++) {
@@ -305,6 +309,7 @@ static void conn_reply(struct unix_conn *c, struct rg_buf *out)
 {
 	c->done = true;
 	uv_read_stop((uv_stream_t *)&c->pipe);
+	calls_wake_workers(c->d);   /* told before the reply leaves, as over UDP */
 	uv_buf_t b = uv_buf_init(out->data, (unsigned)out->len);
 	int n = uv_try_write((uv_stream_t *)&c->pipe, &b, 1);
 	if (n == (int)out->len || (n < 0 && n != UV_EAGAIN)) {
@@ -574,11 +579,23 @@ static int open_unix(struct rg_daemon *d)
 	return 0;
 }
 
+/* Before the control loop sleeps: the workers get what this pass posted
+ * with one wakeup each (worker.c posts lazily), and the sockets of the
+ * calls they finished go back to the port pools. */
+static void on_prepare(uv_prepare_t *h)
+{
+	calls_loop_pass(h->data);
+}
+
 int control_open(struct rg_daemon *d)
 {
 	int r = replycache_new(&d->replies, REPLY_TTL_MS, 200000);
 	if (r < 0)
 		return r;
+	uv_prepare_init(d->loop, &d->wake);
+	d->wake.data = d;
+	uv_prepare_start(&d->wake, on_prepare);
+	uv_unref((uv_handle_t *)&d->wake);   /* does not keep the loop alive */
 	if (d->cfg.listen_ng[0] && (r = open_udp(d)) < 0)
 		return r;
 	if (d->cfg.listen_unix[0] && (r = open_unix(d)) < 0)
@@ -590,6 +607,10 @@ int control_open(struct rg_daemon *d)
 
 void control_close(struct rg_daemon *d)
 {
+	if (d->wake.data && !uv_is_closing((uv_handle_t *)&d->wake)) {
+		calls_wake_workers(d);
+		uv_close((uv_handle_t *)&d->wake, NULL);
+	}
 	if (d->have_udp && !uv_is_closing((uv_handle_t *)&d->ng_udp))
 		uv_close((uv_handle_t *)&d->ng_udp, udp_closed);
 	if (d->have_unix && !uv_is_closing((uv_handle_t *)&d->ng_unix)) {

@@ -74,6 +74,7 @@ struct rg_daemon {
 	uv_pipe_t ng_unix;
 	bool have_udp, have_unix;
 	uv_timer_t timer;
+	uv_prepare_t wake;            /* control.c: wakes the workers once per loop pass */
 	/* operator transports (ops.c): NULL when off */
 	struct rtpp_ctl *rtpp;
 	struct metrics *metrics;

@@ -16,12 +16,16 @@ static void drain(uv_async_t *a)
 		struct mbox_msg *m = caa_container_of(node, struct mbox_msg, node);
 		m->fn(m, mb->owner);
 	}
+	if (mb->after)
+		mb->after(mb->owner);
 }
 
 int mailbox_init(struct mailbox *mb, uv_loop_t *loop, void *owner)
 {
 	cds_wfcq_init(&mb->head, &mb->tail);
 	mb->owner = owner;
+	mb->after = NULL;
+	mb->unwoken = false;
 	mb->async.data = mb;
 	return uv_async_init(loop, &mb->async, drain);
 }
@@ -30,6 +34,21 @@ void mailbox_post(struct mailbox *mb, struct mbox_msg *m)
 {
 	cds_wfcq_node_init(&m->node);
 	cds_wfcq_enqueue(&mb->head, &mb->tail, &m->node);
+	uv_async_send(&mb->async);
+}
+
+void mailbox_post_lazy(struct mailbox *mb, struct mbox_msg *m)
+{
+	cds_wfcq_node_init(&m->node);
+	cds_wfcq_enqueue(&mb->head, &mb->tail, &m->node);
+	mb->unwoken = true;
+}
+
+void mailbox_wake(struct mailbox *mb)
+{
+	if (!mb->unwoken)
+		return;
+	mb->unwoken = false;
 	uv_async_send(&mb->async);
 }
 

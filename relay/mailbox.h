@@ -13,6 +13,7 @@
 
 #define _LGPL_SOURCE
 #include <urcu/wfcqueue.h>
+#include <stdbool.h>
 #include <uv.h>
 
 struct mbox_msg {
@@ -25,12 +26,22 @@ struct mailbox {
 	struct cds_wfcq_tail tail;
 	uv_async_t async;
 	void *owner;
+	/* owner's thread: run after a drain that ran messages, or NULL */
+	void (*after)(void *owner);
+	bool unwoken;        /* the lazy poster's thread only: posted, not yet woken */
 };
 
 /* Owner's thread, before any post. owner is passed to every fn. */
 int mailbox_init(struct mailbox *mb, uv_loop_t *loop, void *owner);
 /* Any thread. Never blocks. */
 void mailbox_post(struct mailbox *mb, struct mbox_msg *m);
+/* Queues without waking the owner: a thread that posts several messages in
+ * a row (the control thread, for a batch of requests) wakes the owner once
+ * with mailbox_wake afterwards. Only one thread may post lazily to a given
+ * mailbox, and it must call mailbox_wake before it goes to sleep. */
+void mailbox_post_lazy(struct mailbox *mb, struct mbox_msg *m);
+/* The lazy poster's thread: wakes the owner if something was posted lazily. */
+void mailbox_wake(struct mailbox *mb);
 /* Owner's thread: runs what is queued now, then closes the async handle. */
 void mailbox_close(struct mailbox *mb);
 

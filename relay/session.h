@@ -20,6 +20,11 @@
  *   thread never waits for a worker.
  * - msession is refcounted: one reference for the control thread's call,
  *   one for the worker. Whoever drops the last one frees it.
+ * - When a deleted session's handles are closed and its ports can be reused
+ *   soon (recycle), the worker does not close its sockets: it hands the
+ *   session, with its reference and its still bound sockets, back to the
+ *   control thread (worker_take_done), which gives the sockets to the port
+ *   pool for reuse (ports_return_pair).
  */
 #ifndef RG_SESSION_H
 #define RG_SESSION_H
@@ -54,7 +59,7 @@ struct stream_counters {
 
 struct mstream {
 	struct msession *ms;        /* [ctl] */
-	int fd;                     /* [ctl] bound socket; the worker closes it */
+	int fd;                     /* [ctl] bound socket; closed, or given back for reuse, at the end */
 	uint16_t port;              /* [ctl] local port */
 	uint8_t leg, media, comp;   /* [ctl] */
 	/* [wrk] */
@@ -99,6 +104,11 @@ struct msession {
 	struct mstream *st;         /* [ctl] 2 legs x nmedia x 2 comps */
 	struct mmedia *mm;          /* 2 legs x nmedia */
 	int closing;                /* [wrk] handles still closing */
+	uint8_t iface[2];           /* [ctl] each leg's interface (rg_daemon.ifaces) */
+	bool recycle;               /* [ctl] set before the deletion is posted: the
+				     * sockets go back to the control thread for reuse;
+				     * else the worker closes them */
+	struct msession *ret_next;  /* the worker's list of sessions it is done with */
 };
 
 static inline struct mstream *msession_stream(struct msession *ms, int leg, int media, int comp)

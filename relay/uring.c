@@ -292,8 +292,12 @@ void uring_stop(struct worker *w)
 int uring_stream_start(struct worker *w, struct mstream *s)
 {
 	arm(w->ur, s);
-	io_uring_submit(&w->ur->ring);
 	return s->armed ? 0 : -EBUSY;
+}
+
+void uring_flush(struct worker *w)
+{
+	io_uring_submit(&w->ur->ring);
 }
 
 bool uring_stream_stop(struct worker *w, struct mstream *s)
@@ -315,7 +319,6 @@ bool uring_stream_stop(struct worker *w, struct mstream *s)
 		return true;   /* cannot happen after get_sqe's submit; the fd stays open */
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)s | UD_RECV, 0);
 	io_uring_sqe_set_data64(sqe, UD_CANCEL);
-	io_uring_submit(&u->ring);
 	return true;
 }
 

@@ -32,12 +32,15 @@ int uring_start(struct worker *w);
 /* Closes the poll handle (worker thread, at stop). */
 void uring_stop(struct worker *w);
 
-/* Arms the stream's multishot receive. */
+/* Arms the stream's multishot receive (queued: see uring_flush). */
 int uring_stream_start(struct worker *w, struct mstream *s);
-/* Cancels it; returns true when the caller must wait for
- * worker_stream_closed() (called from the ring), false when the stream is
- * already quiet and its fd may be closed now. */
+/* Cancels it (queued: see uring_flush); returns true when the caller must
+ * wait for worker_stream_closed() (called from the ring), false when the
+ * stream is already quiet and its fd may be closed now. */
 bool uring_stream_stop(struct worker *w, struct mstream *s);
+/* Submits what uring_stream_start/stop queued: the worker calls it once
+ * after a mailbox drain, so a batch of adds and deletes is one system call. */
+void uring_flush(struct worker *w);
 
 /* Queues one sendmsg of pkt (a ring or tx buffer). false: not queued. */
 bool uring_send(struct worker *w, struct mstream *o, uint8_t *pkt, size_t len,

@@ -1,7 +1,12 @@
 /* worker.c - media worker threads and their mailbox messages; see worker.h.
  *
  * Messages are allocated by the poster (control path) and freed here after
- * they ran; the packet path itself (stream.c) never allocates.
+ * they ran; the packet path itself (stream.c) never allocates. The control
+ * thread posts lazily and wakes each worker once per loop pass
+ * (worker_wake), so a batch of requests costs a worker one wakeup, and the
+ * io_uring work of a drain (receives armed, receives cancelled) is one
+ * submission. A deleted session's sockets are not closed here: they go
+ * back to the control thread's port pool (session_done).
  */
 #include "worker.h"
 
@@ -113,7 +118,7 @@ int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media
 	u->media = media;
 	u->which = which;
 	u->st = *st;
-	mailbox_post(&w->mbox, &u->m);
+	mailbox_post_lazy(&w->mbox, &u->m);
 	return 0;
 }
 
@@ -122,15 +127,31 @@ static void on_stream_closed(uv_handle_t *h)
 	worker_stream_closed(h->data);
 }
 
+/* The worker is done with a deleted session: unless its ports rest long,
+ * it goes back to the control thread with the worker's reference and its
+ * sockets, still bound, for the port pool. A push onto a list only this worker pushes to; the control
+ * thread takes the whole list with one exchange, so neither side waits. */
+static void session_done(struct worker *w, struct msession *ms)
+{
+	atomic_fetch_sub_explicit(&w->stats.sessions, 1, memory_order_relaxed);
+	if (!ms->recycle) {
+		/* a long quarantine: nothing to keep the sockets for */
+		msession_close_fds(ms);
+		msession_unref(ms);
+		return;
+	}
+	struct msession *head = atomic_load_explicit(&w->done, memory_order_relaxed);
+	do
+		ms->ret_next = head;
+	while (!atomic_compare_exchange_weak_explicit(&w->done, &head, ms, memory_order_release,
+						      memory_order_relaxed));
+}
+
 void worker_stream_closed(struct mstream *s)
 {
 	struct msession *ms = s->ms;
-	close(s->fd);
-	s->fd = -1;
-	if (--ms->closing == 0) {
-		atomic_fetch_sub_explicit(&ms->w->stats.sessions, 1, memory_order_relaxed);
-		msession_unref(ms);
-	}
+	if (--ms->closing == 0)
+		session_done(ms->w, ms);
 }
 
 static void on_del(struct mbox_msg *mm, void *owner)
@@ -142,31 +163,37 @@ static void on_del(struct mbox_msg *mm, void *owner)
 	ms->closing = 1;   /* held until every handle is asked to close */
 	for (int i = 0; i < ms->nmedia * 4; i++) {
 		struct mstream *s = &ms->st[i];
-		if (s->fd < 0)
+		if (s->fd < 0 || !s->active)
 			continue;
-		if (s->active && w->ur) {
-			s->active = false;
+		s->active = false;
+		if (w->ur) {
 			if (uring_stream_stop(w, s))
 				ms->closing++;
-			else {
-				close(s->fd);
-				s->fd = -1;
-			}
-		} else if (s->active) {
-			ms->closing++;
-			s->active = false;
-			uv_close((uv_handle_t *)&s->poll, on_stream_closed);
 		} else {
-			close(s->fd);
-			s->fd = -1;
+			ms->closing++;
+			uv_close((uv_handle_t *)&s->poll, on_stream_closed);
 		}
 	}
 	/* the session reference of this message */
 	msession_unref(ms);
-	if (--ms->closing == 0) {
-		atomic_fetch_sub_explicit(&ms->w->stats.sessions, 1, memory_order_relaxed);
-		msession_unref(ms);
-	}
+	if (--ms->closing == 0)
+		session_done(w, ms);
+}
+
+struct msession *worker_take_done(struct worker *w)
+{
+	if (!atomic_load_explicit(&w->done, memory_order_relaxed))
+		return NULL;
+	return atomic_exchange_explicit(&w->done, NULL, memory_order_acquire);
+}
+
+/* After a mailbox drain: the receives armed and cancelled by its messages
+ * go to the kernel in one submission. */
+static void after_drain(void *owner)
+{
+	struct worker *w = owner;
+	if (w->ur)
+		uring_flush(w);
 }
 
 static void on_stop(struct mbox_msg *mm, void *owner)
@@ -218,6 +245,7 @@ int worker_start(struct worker *w, int idx, bool use_uring)
 	r = mailbox_init(&w->mbox, &w->loop, w);
 	if (r < 0)
 		return r;
+	w->mbox.after = after_drain;
 	uv_timer_init(&w->loop, &w->tick);
 	w->tick.data = w;
 	uv_timer_start(&w->tick, on_tick, 1000, 1000);
@@ -242,6 +270,18 @@ void worker_stop(struct worker *w)
 	m->fn = on_stop;
 	mailbox_post(&w->mbox, m);
 	uv_thread_join(&w->thread);
+	/* what it finished last: nobody reuses these sockets any more */
+	struct msession *next;
+	for (struct msession *ms = worker_take_done(w); ms; ms = next) {
+		next = ms->ret_next;
+		msession_close_fds(ms);
+		msession_unref(ms);
+	}
+}
+
+void worker_wake(struct worker *w)
+{
+	mailbox_wake(&w->mbox);
 }
 
 static int post_sess(struct worker *w, struct msession *ms,
@@ -252,7 +292,7 @@ static int post_sess(struct worker *w, struct msession *ms,
 		return -ENOMEM;
 	m->m.fn = fn;
 	m->ms = ms;
-	mailbox_post(&w->mbox, &m->m);
+	mailbox_post_lazy(&w->mbox, &m->m);
 	return 0;
 }
 
@@ -283,6 +323,6 @@ int worker_post_update(struct worker *w, struct msession *ms, int leg,
 	u->leg = leg;
 	u->nmedia = nmedia;
 	memcpy(u->a, a, (size_t)nmedia * sizeof(*a));
-	mailbox_post(&w->mbox, &u->m);
+	mailbox_post_lazy(&w->mbox, &u->m);
 	return 0;
 }

@@ -54,6 +54,9 @@ struct worker {
 	int nobuf;
 	struct uring *ur;           /* io_uring media I/O, or NULL: epoll + recvmmsg/sendmmsg */
 	int ctl_calls;              /* control thread only: calls it has given this worker */
+	/* sessions the worker is done with (linked by ret_next): pushed by the
+	 * worker, taken by the control thread (worker_take_done) */
+	_Atomic(struct msession *) done;
 };
 
 /* Room kept after a received packet so SRTP protection can grow it in place. */
@@ -64,7 +67,8 @@ struct msession;
 /* Control thread. Starts the thread; 0 or negative errno. With use_uring
  * the worker tries io_uring media I/O and falls back to epoll (logged). */
 int worker_start(struct worker *w, int idx, bool use_uring);
-/* Control thread: posts a stop and joins. Sessions still on it are closed. */
+/* Control thread: posts a stop (waking the worker) and joins. Sessions
+ * still on it are closed, their sockets too. */
 void worker_stop(struct worker *w);
 
 /* Control thread. The worker takes over the reference the caller passes
@@ -86,9 +90,18 @@ int worker_post_update(struct worker *w, struct msession *ms, int leg,
 struct mmedia;
 int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media,
 		       const struct mmedia *st, unsigned which);
-/* Control thread: stop relaying and close the sockets; the worker drops its
- * reference when the last handle is closed. */
+/* Control thread: stop relaying. When the last handle is closed the worker
+ * hands the session back with its reference and its open sockets: see
+ * worker_take_done. */
 int worker_post_del(struct worker *w, struct msession *ms);
+/* Control thread, never waits: the sessions the worker is done with (a list
+ * through ret_next, or NULL). The caller owns one reference to each and
+ * their sockets (bound, no longer watched). */
+struct msession *worker_take_done(struct worker *w);
+/* Control thread: the worker_post_* calls only queue; this wakes the worker
+ * if anything was queued since the last wake. The control loop calls it
+ * once per pass, before it sleeps. */
+void worker_wake(struct worker *w);
 
 /* stream.c: the packet path, run by the worker's loop. */
 void stream_on_readable(uv_poll_t *h, int status, int events);
@@ -99,7 +112,7 @@ struct mstream;
  * with io_uring). Returns true when p's buffer was queued for sending. */
 bool stream_packet(struct worker *w, struct mstream *s, uint8_t *p, size_t len, size_t cap,
 		   bool trunc, const union rg_addr *src, uint64_t now, struct txq *q);
-/* worker.c: a deleted stream has stopped receiving: close its socket. */
+/* worker.c: a deleted stream has stopped receiving (its socket stays open). */
 void worker_stream_closed(struct mstream *s);
 
 #endif

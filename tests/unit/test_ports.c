@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -145,6 +146,134 @@ static void t_port_taken_by_others_is_skipped(void)
 	ports_pool_free(p);
 }
 
+static bool fd_open(int fd) { return fcntl(fd, F_GETFD) >= 0; }
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in got;
+	socklen_t len = sizeof(got);
+	getsockname(fd, (struct sockaddr *)&got, &len);
+	return ntohs(got.sin_port);
+}
+
+static void t_spare_reused_after_quarantine(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(2);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 1000), 0);
+	EXPECT(ports_recycles(p));
+	int x, y, x2, y2;
+	uint16_t port, port2;
+	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), 0);
+	ports_release_pair(p, port, 1000);
+	ports_return_pair(p, port, x, y, 1010);
+	EXPECT_INT(ports_spare(p), 2);
+	EXPECT_INT(ports_resting(p, 1500), 2);
+	EXPECT_INT(ports_in_use(p), 0);
+	/* kept open, but not handed out before the quarantine ends */
+	EXPECT(fd_open(x) && fd_open(y));
+	EXPECT_INT(ports_alloc_pair(p, 1999, &x2, &y2, &port2), -ENOSPC);
+	EXPECT_INT(ports_alloc_pair(p, 2000, &x2, &y2, &port2), 0);
+	EXPECT_INT(x2, x);
+	EXPECT_INT(y2, y);
+	EXPECT_INT(port2, port);
+	EXPECT_INT(local_port(y2), port + 1);
+	EXPECT_INT(ports_spare(p), 0);
+	EXPECT_INT(ports_in_use(p), 2);
+	ports_release_pair(p, port2, 3000);
+	ports_return_pair(p, port2, x2, y2, 3000);
+	/* the pool closes its spares when it goes */
+	ports_pool_free(p);
+	EXPECT(!fd_open(x2) && !fd_open(y2));
+}
+
+static void t_spare_is_drained(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(2);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 0), 0);
+	int x, y;
+	uint16_t port;
+	EXPECT_INT(ports_alloc_pair(p, 1, &x, &y, &port), 0);
+	ports_release_pair(p, port, 1);
+	ports_return_pair(p, port, x, y, 1);
+	/* the old party keeps sending: 40 packets wait in the spare's queues */
+	int snd = socket(AF_INET, SOCK_DGRAM, 0);
+	for (int i = 0; i < 20; i++)
+		for (int c = 0; c < 2; c++) {
+			struct sockaddr_in to = a;
+			to.sin_port = htons((uint16_t)(port + c));
+			sendto(snd, "old", 3, 0, (struct sockaddr *)&to, sizeof(to));
+		}
+	int x2, y2;
+	uint16_t port2;
+	EXPECT_INT(ports_alloc_pair(p, 2, &x2, &y2, &port2), 0);
+	EXPECT_INT(x2, x);
+	char b[16];
+	EXPECT_INT((int)recv(x2, b, sizeof(b), MSG_DONTWAIT), -1);
+	EXPECT_INT((int)recv(y2, b, sizeof(b), MSG_DONTWAIT), -1);
+	close(snd);
+	close(x2);
+	close(y2);
+	ports_pool_free(p);
+}
+
+static void t_long_quarantine_closes(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(2);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 5000), 0);
+	EXPECT(!ports_recycles(p));
+	int x, y;
+	uint16_t port;
+	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), 0);
+	ports_release_pair(p, port, 1000);
+	ports_return_pair(p, port, x, y, 1000);
+	EXPECT_INT(ports_spare(p), 0);
+	EXPECT(!fd_open(x) && !fd_open(y));
+	EXPECT_INT(ports_alloc_pair(p, 6000, &x, &y, &port), 0);
+	close(x);
+	close(y);
+	ports_pool_free(p);
+}
+
+static void t_idle_spares_expire(void)
+{
+	struct sockaddr_in a = lo();
+	struct ports_pool *p;
+	int base = pick_base(4);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 3, 0), 0);
+	int x, y, x2, y2;
+	uint16_t port, port2;
+	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), 0);
+	EXPECT_INT(ports_alloc_pair(p, 1000, &x2, &y2, &port2), 0);
+	ports_release_pair(p, port, 1000);
+	ports_return_pair(p, port, x, y, 1000);
+	ports_release_pair(p, port2, 1500);
+	ports_return_pair(p, port2, x2, y2, 1500);
+	EXPECT_INT(ports_spare(p), 4);
+	ports_expire_spares(p, 1000 + PORTS_SPARE_HOLD_MS - 1);
+	EXPECT_INT(ports_spare(p), 4);
+	ports_expire_spares(p, 1000 + PORTS_SPARE_HOLD_MS);
+	EXPECT_INT(ports_spare(p), 2);
+	EXPECT(!fd_open(x) && !fd_open(y) && fd_open(x2));
+	ports_expire_spares(p, 1500 + PORTS_SPARE_HOLD_MS);
+	EXPECT_INT(ports_spare(p), 0);
+	EXPECT(!fd_open(x2));
+	/* both pairs can be bound afresh */
+	EXPECT_INT(ports_alloc_pair(p, 5000, &x, &y, &port), 0);
+	EXPECT_INT(ports_alloc_pair(p, 5000, &x2, &y2, &port2), 0);
+	EXPECT_INT(ports_in_use(p), 4);
+	close(x);
+	close(y);
+	close(x2);
+	close(y2);
+	ports_pool_free(p);
+}
+
 static void t_bad_ranges(void)
 {
 	struct sockaddr_in a = lo();
@@ -160,5 +289,9 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_random_start),
 	UNIT(t_port_taken_by_others_is_skipped),
 	UNIT(t_bad_ranges),
+	UNIT(t_spare_reused_after_quarantine),
+	UNIT(t_spare_is_drained),
+	UNIT(t_long_quarantine_closes),
+	UNIT(t_idle_spares_expire),
 	{ 0 },
 };
