@@ -69,7 +69,13 @@ def reused_only_after_quarantine(t):
 
 @suite.case
 def recycled_socket_drops_old_packets(t):
-    with Daemon(ports=4, args=["--port-quarantine=0"]) as d:
+    for io in ("auto", "epoll"):
+        print("  --media-io=%s" % io)
+        old_packets_dropped(t, io)
+
+
+def old_packets_dropped(t, io):
+    with Daemon(ports=4, args=["--port-quarantine=0", "--media-io=" + io]) as d:
         c = Call(d.ng).setup()
         gb, ga = c.flow(3)
         t.eq("first call flows", (3, 3), (len(gb), len(ga)))
