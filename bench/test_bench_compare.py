@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""bench/test_bench_compare.py: the arithmetic of tools/bench-compare.
+
+Loads the tool as a module (it has no .py name) and checks the figures its
+target lines are made of, on hand-made run results: medians of rounds, the
+memory kept after delete, relay+generator CPU per packet, and that every
+target names a metric the table has. Standard library only; no relay runs.
+"""
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import unittest
+
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_loader = importlib.machinery.SourceFileLoader("bench_compare",
+                                               os.path.join(SRC, "tools", "bench-compare"))
+_spec = importlib.util.spec_from_loader("bench_compare", _loader)
+bc = importlib.util.module_from_spec(_spec)
+_loader.exec_module(bc)
+
+
+def run(per_call=3.0, intercept=14000.0, base=9800, after=14600, calls=200,
+        relay_cores=0.2, gen_cores=0.1, ns=10000.0):
+    return {
+        "ramp": False, "setup_calls": calls, "rss_base_kb": base, "rss_after_delete_kb": after,
+        "memory": {"per_call_kb": per_call, "intercept_kb": intercept,
+                   "fixed_kb": intercept - base, "growth_per_call_kb": 24.0},
+        "rows": [{"calls": calls, "relay_cores": relay_cores, "gen_cores": gen_cores,
+                  "relay_ns_per_pkt": ns, "relay_wait_cores": 0.0, "calls_per_core": 1000,
+                  "ab": {"p99_us": 500, "loss": 0}, "ba": {"p99_us": 700, "loss": 0}}],
+    }
+
+
+class BenchCompareTest(unittest.TestCase):
+    def test_median(self):
+        self.assertEqual(bc.median([3, 1, 2]), 2)
+        self.assertEqual(bc.median([4, 1, None, 2, 3]), 2.5)
+        self.assertIsNone(bc.median([None]))
+
+    def test_metric_skips_runs_without_the_field(self):
+        runs = [run(), run(per_call=5.0), {"memory": {"per_call_kb": None}}]
+        self.assertEqual(bc.metric(runs, lambda r: bc.mem(r, "per_call_kb")), 4.0)
+
+    def test_memory_kept_after_delete(self):
+        # 200 calls x 3 KB = 600 KB added by the calls; after delete the RSS
+        # is 600 KB above the line at 0 calls: all of it kept
+        self.assertAlmostEqual(bc.mem_kept(run()), 100.0)
+        # back to the line: nothing kept (and never negative)
+        self.assertAlmostEqual(bc.mem_kept(run(after=14000)), 0.0)
+        self.assertAlmostEqual(bc.mem_kept(run(after=13000)), 0.0)
+        self.assertAlmostEqual(bc.mem_kept(run(after=14060)), 10.0)
+
+    def test_relay_plus_generator(self):
+        # 0.2 cores of relay at 10 us a packet, generator 0.1 cores: 15 us
+        self.assertAlmostEqual(bc.with_gen_ns(run()), 15000.0)
+
+    def test_p99_is_the_worse_direction(self):
+        self.assertEqual(bc.p99(run()), 700)
+
+    def test_every_target_has_its_metric(self):
+        for label, key, kind, bound in bc.TARGETS:
+            if kind == "fwd<=":
+                continue
+            self.assertIn(key, bc.METRICS, label)
+            self.assertIn(key.split(":")[0], bc.SCENARIOS, label)
+
+    def test_opus_eq_gives_rtpgate_the_same_encoder(self):
+        class A:
+            eq_bitrate = 32000
+        self.assertIn("--opus-complexity=10", bc.relay_extra(A, "rtpgate", "opus-eq"))
+        self.assertIn("--opus-bitrate=32000", bc.relay_extra(A, "rtpgate", "opus-eq"))
+        self.assertEqual(bc.relay_extra(A, "rtpengine", "opus-eq"), "")
+        self.assertEqual(bc.relay_extra(A, "rtpgate", "opus"), "")
+
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    unittest.main(verbosity=1)
