@@ -115,6 +115,8 @@ static void usage(FILE *f)
 "                      the share of its CPU in codecs, kernel, libc, itself\n"
 "  --mem-steps K       set the calls up in K equal steps and read the relay's\n"
 "                      RSS after each, once media flows for every call so far\n"
+"                      (both legs got packets back) and the RSS has not moved\n"
+"                      for 0.5 s (at most 2.5 s)\n"
 "                      (default 4; 1: one step). Memory per call is the least-\n"
 "                      squares slope of RSS over calls through these samples\n"
 "                      and the one at the end of each measured window (a ramp\n"
