@@ -254,7 +254,8 @@ int report_csv(const struct bench_report *r, const char *path)
 		fprintf(f, "scenario,label,calls,secs,relay_cores,relay_ns_per_pkt,relay_us_per_callsec,"
 			"calls_per_core,gen_cores,generator_bound,rss_kb,mem_per_call_kb,"
 			"ab_sent,ab_loss,ab_p50_us,ab_p99_us,ab_max_us,ab_jitter_ms,"
-			"ba_sent,ba_loss,ba_p50_us,ba_p99_us,ba_max_us,ba_jitter_ms,pass\n");
+			"ba_sent,ba_loss,ba_p50_us,ba_p99_us,ba_max_us,ba_jitter_ms,pass,"
+			"mem_slope_kb_per_call,mem_fixed_kb,rss_after_delete_minus_base_kb\n");
 		for (size_t i = 0; i < r->nrows; i++) {
 			const struct bench_row *w = &r->rows[i];
 			fprintf(f, "%s,%s,%u,%.3f,%.4f,%.1f,%.3f,%.1f,%.4f,%d,%ld,%.3f", r->scenario,
@@ -265,7 +266,15 @@ int report_csv(const struct bench_report *r, const char *path)
 				fprintf(f, ",%llu,%.6f,%.0f,%.0f,%.0f,%.4f", (unsigned long long)w->sent[d],
 					w->loss[d], w->p50_us[d], w->p99_us[d], w->max_us[d],
 					w->jit_mean_ms[d]);
-			fprintf(f, ",%d\n", w->pass);
+			/* the run's memory figures (the same on every row; empty
+			 * when no slope could be fitted) */
+			fprintf(f, ",%d,", w->pass);
+			if (r->mem_fit_ok)
+				fprintf(f, "%.3f,%.1f", r->mem_fit.slope,
+					r->mem_fit.intercept - (double)r->rss_base_kb);
+			else
+				fprintf(f, ",");
+			fprintf(f, ",%ld\n", r->rss_after_delete_kb - r->rss_base_kb);
 		}
 	}
 	int rc = ferror(f) ? -EIO : 0;
