@@ -772,6 +772,15 @@ static void t_no_alloc(void)
 				continue;
 			rig_feed(&r, pkt[i & 1], len[i & 1]);
 		}
+		/* reordered and lost packets: held, compacted, given up */
+		for (int i = 0; i < 60; i++) {
+			len[0] = rig_make(&r, pkt[0], sizeof(pkt[0]), 1000.0);
+			len[1] = rig_make(&r, pkt[1], sizeof(pkt[1]), 1000.0);
+			if (i % 3 != 2)
+				rig_feed(&r, pkt[1], len[1]);
+			if (i % 4 != 1)
+				rig_feed(&r, pkt[0], len[0]);
+		}
 		send_event(&r, 1, 3);
 		rig_send(&r, 5);
 		counting = 0;
