@@ -8,9 +8,10 @@
  * growable arrays of (key, value) entries, kept in insertion order because
  * Kamailio does not sort its keys and lookups are over a dozen keys at most.
  *
- * Allocation: a string node carries its bytes in the same block, and a
- * dictionary entry made by the decoder or by bval_dict_add_str/_int
- * carries its key there too, so most entries cost one malloc, not three:
+ * Allocation: a string node carries its bytes in the same block, a list or
+ * dictionary its first BVAL_INLINE entries, and a dictionary entry made by
+ * the decoder or by bval_dict_add_str/_int/_dict/_list carries its key
+ * there too, so most entries cost one malloc, not three:
  * a request or reply tree is mostly such entries, and malloc/free were the
  * largest cost of the control path after the encoder's printf.
  *
@@ -35,40 +36,46 @@ struct bval_ent {
 	bool key_in_v;              /* key lives in v's block: freed with v */
 };
 
+/* Entries a list or dictionary holds in its own block before it needs an
+ * array of its own: most of the protocol's containers have fewer. */
+#define BVAL_INLINE 4
+
 struct bval {
 	enum bval_type type;
 	bool s_inline;              /* s lives in this block (not from vasprintf) */
+	bool ent_inline;            /* ent is the room in this block */
 	long long i;                /* BVAL_INT */
 	char *s;                    /* BVAL_STR: NUL-terminated copy */
 	size_t len;                 /* BVAL_STR: length without the NUL */
 	struct bval_ent *ent;       /* BVAL_LIST, BVAL_DICT */
 	size_t n, cap;
-	char tail[];                /* string bytes, then a key copy */
+	_Alignas(void *) char tail[];   /* BVAL_INLINE entries (containers) or
+					 * string bytes, then a key copy */
 };
 
 /* ---- construction ---------------------------------------------------- */
 
-static struct bval *node(enum bval_type t)
-{
-	struct bval *v = calloc(1, sizeof(*v));
-	if (v)
-		v->type = t;
-	return v;
-}
-
-/* A node with room for a string of slen bytes (type BVAL_STR) and a key
- * of klen bytes after it, each NUL-terminated; *key (when key is not NULL)
- * points at the key's room. Only the header is zeroed. */
+/* A node with room for a string of slen bytes (type BVAL_STR) or
+ * BVAL_INLINE entries (lists and dictionaries), and a key of klen bytes
+ * after it, each string NUL-terminated; *key (when key is not NULL) points
+ * at the key's room. Only the header is zeroed. */
 static struct bval *node_with(enum bval_type t, const char *str, size_t slen,
 			      const char *k, size_t klen, char **key)
 {
+	bool cont = t == BVAL_LIST || t == BVAL_DICT;
+	size_t eroom = cont ? BVAL_INLINE * sizeof(struct bval_ent) : 0;
 	size_t sroom = t == BVAL_STR ? slen + 1 : 0;
 	size_t kroom = key ? klen + 1 : 0;
-	struct bval *v = malloc(sizeof(*v) + sroom + kroom);
+	struct bval *v = malloc(sizeof(*v) + eroom + sroom + kroom);
 	if (!v)
 		return NULL;
 	memset(v, 0, sizeof(*v));
 	v->type = t;
+	if (cont) {
+		v->ent = (struct bval_ent *)(void *)v->tail;
+		v->cap = BVAL_INLINE;
+		v->ent_inline = true;
+	}
 	if (t == BVAL_STR) {
 		v->s = v->tail;
 		v->s_inline = true;
@@ -78,11 +85,16 @@ static struct bval *node_with(enum bval_type t, const char *str, size_t slen,
 		v->len = slen;
 	}
 	if (key) {
-		*key = v->tail + sroom;
+		*key = v->tail + eroom + sroom;
 		memcpy(*key, k, klen);
 		(*key)[klen] = '\0';
 	}
 	return v;
+}
+
+static struct bval *node(enum bval_type t)
+{
+	return node_with(t, NULL, 0, NULL, 0, NULL);
 }
 
 enum bval_type bval_type(const struct bval *v) { return v->type; }
@@ -122,6 +134,7 @@ struct bval *bval_vfmt(const char *fmt, va_list ap)
 		return NULL;
 	}
 	v->s = s;
+	v->s_inline = false;
 	v->len = (size_t)n;
 	return v;
 }
@@ -144,7 +157,8 @@ void bval_free(struct bval *v)
 			free(v->ent[i].key);
 		bval_free(v->ent[i].v);
 	}
-	free(v->ent);
+	if (!v->ent_inline)
+		free(v->ent);
 	if (!v->s_inline)
 		free(v->s);
 	free(v);
@@ -156,15 +170,19 @@ static struct bval *append_ent(struct bval *c, char *key, bool key_in_v, struct 
 {
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 4;
-		struct bval_ent *e = realloc(c->ent, cap * sizeof(*e));
+		struct bval_ent *e = c->ent_inline ? malloc(cap * sizeof(*e))
+						   : realloc(c->ent, cap * sizeof(*e));
 		if (!e) {
 			if (!key_in_v)
 				free(key);
 			bval_free(v);
 			return NULL;
 		}
+		if (c->ent_inline)
+			memcpy(e, c->ent, c->n * sizeof(*e));
 		c->ent = e;
 		c->cap = cap;
+		c->ent_inline = false;
 	}
 	c->ent[c->n].key = key;
 	c->ent[c->n].v = v;
@@ -216,6 +234,16 @@ struct bval *bval_dict_add_str(struct bval *dict, const char *key, const char *s
 struct bval *bval_dict_add_int(struct bval *dict, const char *key, long long i)
 {
 	return dict_add_leaf(dict, key, BVAL_INT, NULL, 0, i);
+}
+
+struct bval *bval_dict_add_dict(struct bval *dict, const char *key)
+{
+	return dict_add_leaf(dict, key, BVAL_DICT, NULL, 0, 0);
+}
+
+struct bval *bval_dict_add_list(struct bval *dict, const char *key)
+{
+	return dict_add_leaf(dict, key, BVAL_LIST, NULL, 0, 0);
 }
 
 struct bval *bval_list_add(struct bval *list, struct bval *v)
@@ -424,7 +452,8 @@ static int dec_int(struct dec *d, long long *out)
 }
 
 /* key (when not NULL) asks for the dictionary key ks/kn to be stored in
- * the value's block; *key is set when it was (strings and integers). */
+ * the value's block; *key is set when it was (always, but the caller still
+ * copies the key itself should it not be). */
 static int dec_value(struct dec *d, int depth, char **key, const char *ks, size_t kn,
 		     struct bval **out)
 {
@@ -457,7 +486,7 @@ static int dec_value(struct dec *d, int depth, char **key, const char *ks, size_
 	if (depth >= BVAL_MAX_DEPTH)
 		return -E2BIG;
 
-	struct bval *v = node(c == 'l' ? BVAL_LIST : BVAL_DICT);
+	struct bval *v = node_with(c == 'l' ? BVAL_LIST : BVAL_DICT, NULL, 0, ks, kn, key);
 	if (!v)
 		return -ENOMEM;
 	d->p++;

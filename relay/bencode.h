@@ -80,6 +80,10 @@ struct bval *bval_vfmt(const char *fmt, va_list ap) __attribute__((format(printf
 struct bval *bval_dict_add(struct bval *dict, const char *key, struct bval *v);
 struct bval *bval_dict_add_str(struct bval *dict, const char *key, const char *s);
 struct bval *bval_dict_add_int(struct bval *dict, const char *key, long long i);
+/* A new empty dictionary or list under key (its key in its block): the
+ * same as bval_dict_add(dict, key, bval_dict()) for one malloc less. */
+struct bval *bval_dict_add_dict(struct bval *dict, const char *key);
+struct bval *bval_dict_add_list(struct bval *dict, const char *key);
 struct bval *bval_list_add(struct bval *list, struct bval *v);
 
 void bval_free(struct bval *v);                       /* NULL is fine */

@@ -254,10 +254,10 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 {
 	if (!rq->sdp)
 		return commands_error("No SDP body in offer");
-	struct sdp_session *sdp = NULL;
 	char err[256];
-	if (sdp_parse(rq->sdp, rq->sdp_len, &sdp, err, sizeof(err)) < 0)
+	if (sdp_parse_reuse(rq->sdp, rq->sdp_len, &d->sdp_scratch, err, sizeof(err)) < 0)
 		return errorf("Failed to parse SDP: %s", err);
+	const struct sdp_session *sdp = d->sdp_scratch;
 
 	struct bval *r = NULL;
 	struct call *c = call_find(d, rq->call_id);
@@ -344,7 +344,6 @@ static struct bval *cmd_offer(struct rg_daemon *d, const struct ng_request *rq)
 		worker_post_update(c->w, c->ms, offerer, ol->addr, c->nmedia);
 	}
 out:
-	sdp_free(sdp);
 	return r;
 }
 
@@ -373,10 +372,10 @@ static struct bval *cmd_answer(struct rg_daemon *d, const struct ng_request *rq)
 	if (!c->leg[answerer].tag && !(c->leg[answerer].tag = strdup(rq->to_tag)))
 		return commands_error("Out of memory");
 
-	struct sdp_session *sdp = NULL;
 	char err[256];
-	if (sdp_parse(rq->sdp, rq->sdp_len, &sdp, err, sizeof(err)) < 0)
+	if (sdp_parse_reuse(rq->sdp, rq->sdp_len, &d->sdp_scratch, err, sizeof(err)) < 0)
 		return errorf("Failed to parse SDP: %s", err);
+	const struct sdp_session *sdp = d->sdp_scratch;
 	struct bval *r;
 	if (sdp_media_count(sdp) != c->nmedia) {
 		r = errorf("answer has %d m= lines, the offer had %d", sdp_media_count(sdp), c->nmedia);
@@ -409,7 +408,6 @@ static struct bval *cmd_answer(struct rg_daemon *d, const struct ng_request *rq)
 	worker_post_update(c->w, c->ms, offerer, ol->addr, c->nmedia);
 	codecs_answer_done(c);
 out:
-	sdp_free(sdp);
 	return r;
 }
 
@@ -456,13 +454,12 @@ static uint64_t stream_errors(struct mstream *s)
 	       ld(&s->c.drop_auth) + ld(&s->c.send_errors);
 }
 
-static struct bval *totals_dict(const struct pkt_totals *t)
+static void add_totals(struct bval *parent, const char *key, const struct pkt_totals *t)
 {
-	struct bval *x = bval_dict();
+	struct bval *x = bval_dict_add_dict(parent, key);
 	bval_dict_add_int(x, "packets", (long long)t->packets);
 	bval_dict_add_int(x, "bytes", (long long)t->bytes);
 	bval_dict_add_int(x, "errors", (long long)t->errors);
-	return x;
 }
 
 static void add_call_stats(struct rg_daemon *d, struct call *c, struct bval *r)
@@ -470,17 +467,17 @@ static void add_call_stats(struct rg_daemon *d, struct call *c, struct bval *r)
 	bval_dict_add_int(r, "created", (long long)c->created_wall);
 	bval_dict_add_int(r, "last signal", (long long)c->last_signal_wall);
 	struct pkt_totals tot[2] = { { 0 } };
-	struct bval *tags = bval_dict_add(r, "tags", bval_dict());
+	struct bval *tags = bval_dict_add_dict(r, "tags");
 	for (int l = 0; l < 2; l++) {
 		if (!c->leg[l].tag)
 			continue;
-		struct bval *leg = bval_dict_add(tags, c->leg[l].tag, bval_dict());
+		struct bval *leg = bval_dict_add_dict(tags, c->leg[l].tag);
 		bval_dict_add(leg, "quality", quality_bval(c->ms, l));
-		struct bval *medias = bval_dict_add(leg, "medias", bval_list());
+		struct bval *medias = bval_dict_add_list(leg, "medias");
 		for (int m = 0; m < c->nmedia; m++) {
 			struct bval *md = bval_list_add(medias, bval_dict());
 			bval_dict_add_str(md, "type", c->media[m].type);
-			struct bval *streams = bval_dict_add(md, "streams", bval_list());
+			struct bval *streams = bval_dict_add_list(md, "streams");
 			for (int k = 0; k < 2; k++) {
 				struct mstream *s = msession_stream(c->ms, l, m, k);
 				struct bval *sd = bval_list_add(streams, bval_dict());
@@ -492,16 +489,16 @@ static void add_call_stats(struct rg_daemon *d, struct call *c, struct bval *r)
 					bval_dict_add_str(sd, "endpoint", endpoint_str(ep, a, sizeof(a)));
 				}
 				struct pkt_totals t = { ld(&s->c.pkts_in), ld(&s->c.bytes_in), stream_errors(s) };
-				bval_dict_add(sd, "stats", totals_dict(&t));
+				add_totals(sd, "stats", &t);
 				tot[k].packets += t.packets;
 				tot[k].bytes += t.bytes;
 				tot[k].errors += t.errors;
 			}
 		}
 	}
-	struct bval *totals = bval_dict_add(r, "totals", bval_dict());
-	bval_dict_add(totals, "RTP", totals_dict(&tot[COMP_RTP]));
-	bval_dict_add(totals, "RTCP", totals_dict(&tot[COMP_RTCP]));
+	struct bval *totals = bval_dict_add_dict(r, "totals");
+	add_totals(totals, "RTP", &tot[COMP_RTP]);
+	add_totals(totals, "RTCP", &tot[COMP_RTCP]);
 	(void)d;
 }
 
@@ -544,7 +541,7 @@ static struct bval *cmd_list(struct rg_daemon *d, const struct bval *req)
 	if (lv && (bval_as_int(lv, &limit) < 0 || limit < 0))
 		return commands_error("'limit' is not a non-negative integer");
 	struct bval *r = reply_ok();
-	struct bval *calls = bval_dict_add(r, "calls", bval_list());
+	struct bval *calls = bval_dict_add_list(r, "calls");
 	long long n = 0;
 	for (struct call *c = d->calls_head; c && n < limit; c = c->next, n++)
 		bval_list_add(calls, bval_str(c->call_id));
@@ -556,17 +553,17 @@ static struct bval *cmd_list(struct rg_daemon *d, const struct bval *req)
 static struct bval *cmd_statistics(struct rg_daemon *d)
 {
 	struct bval *r = reply_ok();
-	struct bval *s = bval_dict_add(r, "statistics", bval_dict());
+	struct bval *s = bval_dict_add_dict(r, "statistics");
 	uint64_t now = rg_now_ms();
-	struct bval *ses = bval_dict_add(s, "sessions", bval_dict());
+	struct bval *ses = bval_dict_add_dict(s, "sessions");
 	bval_dict_add_int(ses, "active", (long long)d->ncalls);
 	bval_dict_add_int(ses, "created", (long long)d->stats.sessions_created);
-	struct bval *ended = bval_dict_add(ses, "ended", bval_dict());
+	struct bval *ended = bval_dict_add_dict(ses, "ended");
 	for (int i = 0; i < END__COUNT; i++)
 		bval_dict_add_int(ended, end_reason_names[i], (long long)d->stats.sessions_ended[i]);
 	bval_dict_add_int(s, "uptime", (long long)((now - d->started_ms) / 1000));
 
-	struct bval *ports = bval_dict_add(s, "ports", bval_list());
+	struct bval *ports = bval_dict_add_list(s, "ports");
 	unsigned used = 0, freep = 0;
 	for (int i = 0; i < d->nifaces; i++) {
 		struct iface *f = &d->ifaces[i];
@@ -587,7 +584,7 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 	bval_dict_add_int(s, "ports free", freep);
 
 	uint64_t pk = 0, by = 0, ds = 0, dm = 0, dn = 0, se = 0, rc = 0, da = 0;
-	struct bval *ws = bval_dict_add(s, "workers", bval_list());
+	struct bval *ws = bval_dict_add_list(s, "workers");
 	for (int i = 0; i < d->nworkers; i++) {
 		struct worker_stats *w = &d->workers[i].stats;
 		pk += ld(&w->pkts_relayed);
@@ -605,24 +602,24 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 		uint64_t run = ld(&w->run_ns), idle = ld(&w->idle_ns);
 		bval_dict_add_int(wd, "busy permille", run ? (long long)((run - (idle < run ? idle : run)) * 1000 / run) : 0);
 	}
-	struct bval *pd = bval_dict_add(s, "packets", bval_dict());
+	struct bval *pd = bval_dict_add_dict(s, "packets");
 	bval_dict_add_int(pd, "relayed", (long long)pk);
 	bval_dict_add_int(pd, "bytes", (long long)by);
 	bval_dict_add_int(pd, "rtcp", (long long)rc);
-	struct bval *dr = bval_dict_add(pd, "dropped", bval_dict());
+	struct bval *dr = bval_dict_add_dict(pd, "dropped");
 	bval_dict_add_int(dr, "bad source", (long long)ds);
 	bval_dict_add_int(dr, "malformed", (long long)dm);
 	bval_dict_add_int(dr, "no peer", (long long)dn);
 	bval_dict_add_int(dr, "auth", (long long)da);
 	bval_dict_add_int(dr, "send error", (long long)se);
 
-	struct bval *cm = bval_dict_add(s, "commands", bval_dict());
+	struct bval *cm = bval_dict_add_dict(s, "commands");
 	for (int i = 1; i < NG_CMD__COUNT; i++) {
 		struct bval *x = bval_dict_add(cm, ng_cmd_name(i), bval_dict());
 		bval_dict_add_int(x, "count", (long long)d->stats.commands[i]);
 		bval_dict_add_int(x, "errors", (long long)d->stats.command_errors[i]);
 	}
-	struct bval *ctl = bval_dict_add(s, "control", bval_dict());
+	struct bval *ctl = bval_dict_add_dict(s, "control");
 	bval_dict_add_int(ctl, "unknown commands", (long long)d->stats.commands[NG_CMD_UNKNOWN]);
 	bval_dict_add_int(ctl, "malformed", (long long)d->stats.ng_malformed);
 	bval_dict_add_int(ctl, "dropped", (long long)d->stats.ng_dropped);

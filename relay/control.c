@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "ng.h"
 #include "replycache.h"
+#include "sdp.h"
 
 #define UDP_MAX 65536
 #define REPLY_TTL_MS 60000
@@ -94,6 +95,8 @@ void control_run_request(struct rg_daemon *d, const char *body, size_t len, stru
 /* libuv hands recvmmsg() one 64 KB slot per datagram: UDP_BATCH slots.
  * Only the pages a datagram lands in become resident. */
 #define UDP_BATCH 20
+/* A reply buffer bigger than this is freed after use, not kept */
+#define UDP_KEEP 65536
 
 struct udp_reply {
 	union rg_addr to;
@@ -107,6 +110,7 @@ struct udp_io {
 	size_t buflen;
 	struct udp_reply q[UDP_BATCH];   /* replies waiting for the end of the batch */
 	int nq;
+	struct rg_buf scratch;           /* the reply being built */
 };
 
 static void udp_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
@@ -166,26 +170,25 @@ static void udp_flush(struct udp_io *io)
 		}
 		sent += n;
 	}
-	for (int i = 0; i < io->nq; i++)
-		buf_free(&io->q[i].out);
+	/* the slots keep their memory for the next batch: no malloc per reply */
+	for (int i = 0; i < io->nq; i++) {
+		if (io->q[i].out.cap > UDP_KEEP)
+			buf_free(&io->q[i].out);
+		else
+			buf_reset(&io->q[i].out);
+	}
 	io->nq = 0;
 }
 
-/* Queues a reply (taking out's memory) or a copy of p. */
-static void udp_queue(struct udp_io *io, const union rg_addr *to, struct rg_buf *out,
-		      const char *p, size_t n)
+/* Queues a copy of p (into the slot's own buffer, kept between batches). */
+static void udp_queue(struct udp_io *io, const union rg_addr *to, const char *p, size_t n)
 {
 	if (io->nq == UDP_BATCH)
 		udp_flush(io);
 	struct udp_reply *r = &io->q[io->nq];
 	r->to = *to;
-	if (out) {
-		r->out = *out;
-		buf_init(out);
-	} else {
-		buf_init(&r->out);
-		buf_append(&r->out, p, n);
-	}
+	buf_reset(&r->out);
+	buf_append(&r->out, p, n);
 	if (buf_ok(&r->out))
 		io->nq++;
 	else
@@ -223,30 +226,32 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	const char *cached = replycache_get(d->replies, &src, f.cookie, f.cookie_len, &rlen);
 	if (cached) {
 		d->stats.ng_duplicates++;
-		udp_queue(io, &src, NULL, cached, rlen);
+		udp_queue(io, &src, cached, rlen);
 		return;
 	}
-	struct rg_buf out;
-	buf_init(&out);
-	buf_append(&out, f.cookie, f.cookie_len);
-	buf_putc(&out, ' ');
+	struct rg_buf *out = &io->scratch;
+	buf_reset(out);
+	buf_append(out, f.cookie, f.cookie_len);
+	buf_putc(out, ' ');
 	if ((size_t)nread > (size_t)d->cfg.max_request)
-		error_reply("Request too large", f.enc == NG_ENC_JSON, &out);
+		error_reply("Request too large", f.enc == NG_ENC_JSON, out);
 	else
-		control_run_request(d, f.body, f.body_len, &out);
-	if (buf_ok(&out)) {
+		control_run_request(d, f.body, f.body_len, out);
+	if (buf_ok(out)) {
 		/* cached before the next request of the batch is looked at */
-		replycache_put(d->replies, &src, f.cookie, f.cookie_len, out.data, out.len, now);
-		udp_queue(io, &src, &out, NULL, 0);
+		replycache_put(d->replies, &src, f.cookie, f.cookie_len, out->data, out->len, now);
+		udp_queue(io, &src, out->data, out->len);
 	}
-	buf_free(&out);
+	if (!buf_ok(out) || out->cap > UDP_KEEP)
+		buf_free(out);   /* out of memory, or a rare big reply: not kept */
 }
 
 static void udp_closed(uv_handle_t *h)
 {
 	struct udp_io *io = h->data;
-	for (int i = 0; i < io->nq; i++)
+	for (int i = 0; i < UDP_BATCH; i++)
 		buf_free(&io->q[i].out);
+	buf_free(&io->scratch);
 	free(io->buf);
 	free(io);
 }
@@ -607,6 +612,8 @@ int control_open(struct rg_daemon *d)
 
 void control_close(struct rg_daemon *d)
 {
+	sdp_free(d->sdp_scratch);
+	d->sdp_scratch = NULL;
 	if (d->wake.data && !uv_is_closing((uv_handle_t *)&d->wake)) {
 		calls_wake_workers(d);
 		uv_close((uv_handle_t *)&d->wake, NULL);

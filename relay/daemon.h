@@ -23,6 +23,7 @@ struct ports_pool;
 struct replycache;
 struct rtpp_ctl;
 struct metrics;
+struct sdp_session;
 
 #define IFACE_NAME_MAX 32
 
@@ -75,6 +76,7 @@ struct rg_daemon {
 	bool have_udp, have_unix;
 	uv_timer_t timer;
 	uv_prepare_t wake;            /* control.c: wakes the workers once per loop pass */
+	struct sdp_session *sdp_scratch;  /* commands.c: the allocation each parsed SDP reuses */
 	/* operator transports (ops.c): NULL when off */
 	struct rtpp_ctl *rtpp;
 	struct metrics *metrics;

@@ -53,6 +53,7 @@ struct sdp_session {
 	char origin_addr[64];
 	bool has_origin;
 	uint16_t origin_net;  /* offset of the nettype field within the o= line */
+	size_t alloc;         /* bytes of the allocation this session heads */
 };
 
 /* A view of bytes in the copy: never NUL-terminated on its own. */
@@ -727,10 +728,12 @@ static size_t count_media(const char *text, size_t len, size_t *newlines)
 
 static size_t align_up(size_t n) { return (n + 15) & ~(size_t)15; }
 
-int sdp_parse(const char *text, size_t len, struct sdp_session **out,
+/* Parses into *io: its allocation when one is there and large enough,
+ * else a new one (the old one freed). *io is the allocation afterwards,
+ * whatever the result. */
+static int parse_into(const char *text, size_t len, struct sdp_session **io,
 	char *err, size_t errlen)
 {
-	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
 	if (len == 0)
@@ -746,11 +749,23 @@ int sdp_parse(const char *text, size_t len, struct sdp_session **out,
 	size_t o_media = align_up(sizeof(struct sdp_session));
 	size_t o_lines = o_media + align_up(nmedia * sizeof(struct sdp_media));
 	size_t o_text = o_lines + align_up((nl + 1) * sizeof(struct sdp_line));
-	char *mem = malloc(o_text + len + 1);
-	if (!mem)
-		return -ENOMEM;
+	size_t need = o_text + len + 1;
+	char *mem = (char *)*io;
+	if (!mem || (*io)->alloc < need) {
+		free(mem);
+		*io = NULL;
+		/* room for a typical body more, so the next one fits too */
+		size_t size = need < 8192 ? need + 2048 : need;
+		mem = malloc(size);
+		if (!mem)
+			return -ENOMEM;
+		*io = (struct sdp_session *)mem;
+		(*io)->alloc = size;
+	}
 	struct sdp_session *s = (struct sdp_session *)mem;
+	size_t alloc = s->alloc;
 	memset(s, 0, sizeof(*s));
+	s->alloc = alloc;
 	s->media = (struct sdp_media *)(mem + o_media);
 	s->lines = (struct sdp_line *)(mem + o_lines);
 	s->text = mem + o_text;
@@ -764,12 +779,26 @@ int sdp_parse(const char *text, size_t len, struct sdp_session **out,
 	int rc = split_lines(&ps, len);
 	if (rc == 0)
 		rc = finish(&ps);
+	return rc;
+}
+
+int sdp_parse(const char *text, size_t len, struct sdp_session **out,
+	char *err, size_t errlen)
+{
+	struct sdp_session *s = NULL;
+	int rc = parse_into(text, len, &s, err, errlen);
 	if (rc) {
 		sdp_free(s);
-		return rc;
+		s = NULL;
 	}
 	*out = s;
-	return 0;
+	return rc;
+}
+
+int sdp_parse_reuse(const char *text, size_t len, struct sdp_session **io,
+	char *err, size_t errlen)
+{
+	return parse_into(text, len, io, err, errlen);
 }
 
 void sdp_free(struct sdp_session *s)

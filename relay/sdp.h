@@ -91,6 +91,13 @@ struct sdp_session;
 int sdp_parse(const char *text, size_t len, struct sdp_session **out,
 	char *err, size_t errlen);
 void sdp_free(struct sdp_session *s);   /* NULL is fine */
+/* The same, parsing into the caller's allocation *io (NULL the first time)
+ * when it is large enough, else into a new one that replaces it: a thread
+ * that parses one body at a time (the control thread) pays no malloc per
+ * body. *io is the caller's to keep (and sdp_free at the end) whatever the
+ * result; on failure its content is not a session. */
+int sdp_parse_reuse(const char *text, size_t len, struct sdp_session **io,
+	char *err, size_t errlen);
 
 int sdp_media_count(const struct sdp_session *s);
 /* NULL when i is out of range. */

@@ -1278,7 +1278,42 @@ static void t_rewrite_errors(void)
 	sdp_free(s);
 }
 
+/* sdp_parse_reuse: one allocation serves body after body, grows for a
+ * bigger one, and a failed parse leaves it to the caller, reusable. */
+static void t_parse_reuse(void)
+{
+	const char *one = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n"
+			  "m=audio 4000 RTP/AVP 0\r\n";
+	char three[1024];
+	snprintf(three, sizeof(three), "v=0\r\no=- 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+		 "m=audio 5000 RTP/AVP 8\r\nm=video 5002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+		 "m=audio 5004 RTP/AVP 0\r\n");
+	struct sdp_session *s = NULL;
+	char err[128];
+	EXPECT_INT(sdp_parse_reuse(one, strlen(one), &s, err, sizeof(err)), 0);
+	struct sdp_session *first = s;
+	EXPECT_INT(sdp_media_count(s), 1);
+	EXPECT_INT(sdp_media_get(s, 0)->port, 4000);
+	EXPECT_INT(sdp_parse_reuse(one, strlen(one), &s, err, sizeof(err)), 0);
+	EXPECT(s == first);   /* the same block again */
+	EXPECT_INT(sdp_parse_reuse(three, strlen(three), &s, err, sizeof(err)), 0);
+	EXPECT_INT(sdp_media_count(s), 3);
+	EXPECT_STR(sdp_media_get(s, 1)->type, "video");
+	EXPECT_INT(sdp_media_get(s, 2)->port, 5004);
+	EXPECT_STR(sdp_session_addr(s), "10.0.0.2");
+	EXPECT_INT(sdp_parse_reuse("garbage", 7, &s, err, sizeof(err)), -EINVAL);
+	EXPECT(s != NULL);
+	EXPECT(err[0] != '\0');
+	EXPECT_INT(sdp_parse_reuse(one, strlen(one), &s, err, sizeof(err)), 0);
+	EXPECT_INT(sdp_media_count(s), 1);
+	EXPECT_STR(sdp_session_addr(s), "10.0.0.1");
+	EXPECT_INT(sdp_media_get(s, 0)->port, 4000);
+	EXPECT(sdp_media_get(s, 1) == NULL);
+	sdp_free(s);
+}
+
 const struct unit_case unit_cases[] = {
+	UNIT(t_parse_reuse),
 	UNIT(t_sipp_parse),
 	UNIT(t_kamailio_offer_parse),
 	UNIT(t_webrtc_parse),
