@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,7 +584,97 @@ static void enc_int(struct rg_buf *out, long long i)
 	buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-void bencode_encode(const struct bval *v, struct rg_buf *out)
+static size_t udigits(unsigned long long v)
+{
+	size_t n = 1;
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+static size_t str_size(size_t n) { return udigits(n) + 1 + n; }
+
+static size_t int_size(long long i)
+{
+	unsigned long long u = i < 0 ? 0ull - (unsigned long long)i : (unsigned long long)i;
+	return udigits(u) + 2 + (i < 0);
+}
+
+/* Bytes bencode_encode writes for v, or SIZE_MAX beyond limit (the walk
+ * stops early then). */
+static size_t enc_size(const struct bval *v, size_t limit)
+{
+	if (!v)
+		return 2;
+	switch (v->type) {
+	case BVAL_STR:
+		return str_size(v->len);
+	case BVAL_INT:
+		return int_size(v->i);
+	case BVAL_LIST:
+	case BVAL_DICT: {
+		size_t n = 2;
+		for (size_t i = 0; i < v->n && n <= limit; i++) {
+			if (v->ent[i].key)
+				n += str_size(strlen(v->ent[i].key));
+			size_t e = enc_size(v->ent[i].v, limit);
+			n = e == SIZE_MAX ? SIZE_MAX : n + e;
+		}
+		return n <= limit ? n : SIZE_MAX;
+	}
+	}
+	return 2;
+}
+
+static char *put_str(char *p, const char *s, size_t n)
+{
+	size_t d = udigits(n);
+	utoa_back(p + d, n);
+	p += d;
+	*p++ = ':';
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Writes v at p (room known to suffice); returns the end. */
+static char *put_value(char *p, const struct bval *v)
+{
+	if (!v) {
+		memcpy(p, "0:", 2);
+		return p + 2;
+	}
+	switch (v->type) {
+	case BVAL_STR:
+		return put_str(p, v->s, v->len);
+	case BVAL_INT: {
+		size_t n = int_size(v->i);
+		char *end = p + n;
+		end[-1] = 'e';
+		unsigned long long u = v->i < 0 ? 0ull - (unsigned long long)v->i : (unsigned long long)v->i;
+		utoa_back(end - 1, u);
+		p[0] = 'i';
+		if (v->i < 0)
+			p[1] = '-';
+		return end;
+	}
+	case BVAL_LIST:
+	case BVAL_DICT:
+		*p++ = v->type == BVAL_LIST ? 'l' : 'd';
+		for (size_t i = 0; i < v->n; i++) {
+			if (v->ent[i].key)
+				p = put_str(p, v->ent[i].key, strlen(v->ent[i].key));
+			p = put_value(p, v->ent[i].v);
+		}
+		*p++ = 'e';
+		return p;
+	}
+	return p;
+}
+
+/* Node by node through buf_append: for values too big for the stack. */
+static void encode_slow(const struct bval *v, struct rg_buf *out)
 {
 	if (!v) {
 		buf_append(out, "0:", 2);     /* keeps the output well-formed */
@@ -602,9 +693,26 @@ void bencode_encode(const struct bval *v, struct rg_buf *out)
 		for (size_t i = 0; i < v->n; i++) {
 			if (v->ent[i].key)
 				enc_str(out, v->ent[i].key, strlen(v->ent[i].key));
-			bencode_encode(v->ent[i].v, out);
+			encode_slow(v->ent[i].v, out);
 		}
 		buf_putc(out, 'e');
 		break;
 	}
+}
+
+/* A reply (a few hundred bytes to a few KB) is sized first, written on
+ * the stack without a check per piece, and appended once: appending piece
+ * by piece was most of the encoder's cost. */
+#define ENC_STACK 8192
+
+void bencode_encode(const struct bval *v, struct rg_buf *out)
+{
+	size_t n = enc_size(v, ENC_STACK);
+	if (n == SIZE_MAX) {
+		encode_slow(v, out);
+		return;
+	}
+	char tmp[ENC_STACK];
+	char *end = put_value(tmp, v);
+	buf_append(out, tmp, (size_t)(end - tmp));
 }

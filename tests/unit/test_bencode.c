@@ -690,7 +690,42 @@ static void t_json_mutations(void)
 	EXPECT(ok > 0 && again > 0 && inval > 0);
 }
 
+/* The encoder's two paths (sized on the stack, and piece by piece for a
+ * value of more than 8 KB) write the same bytes; containers beyond their 4
+ * inline entries keep their order. */
+static void t_encode_big_and_small(void)
+{
+	for (int big = 0; big < 2; big++) {
+		struct bval *d = bval_dict();
+		struct bval *l = bval_dict_add_list(d, "list");
+		for (int i = 0; i < 9; i++)
+			bval_list_add(l, bval_int(i - 4));
+		struct bval *in = bval_dict_add_dict(d, "inner");
+		bval_dict_add_int(in, "min", LLONG_MIN);
+		bval_dict_add_str(in, "empty", "");
+		size_t n = big ? 9000 : 10;
+		char *s = malloc(n + 1);
+		memset(s, 'x', n);
+		s[n] = '\0';
+		bval_dict_add_str(d, "s", s);
+		struct rg_buf b;
+		buf_init(&b);
+		bencode_encode(d, &b);
+		struct rg_buf want;
+		buf_init(&want);
+		buf_printf(&want, "d4:listli-4ei-3ei-2ei-1ei0ei1ei2ei3ei4ee5:innerd3:mini-9223372036854775808e"
+			   "5:empty0:e1:s%zu:%se", n, s);
+		EXPECT_INT(b.len, want.len);
+		EXPECT(b.len == want.len && !memcmp(b.data, want.data, b.len));
+		buf_free(&b);
+		buf_free(&want);
+		free(s);
+		bval_free(d);
+	}
+}
+
 const struct unit_case unit_cases[] = {
+	UNIT(t_encode_big_and_small),
 	UNIT(t_encode_bencode),
 	UNIT(t_roundtrip_bencode),
 	UNIT(t_roundtrip_json),
