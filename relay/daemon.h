@@ -68,8 +68,8 @@ struct rg_daemon {
 	uint64_t started_ms;
 	time_t started_wall;
 	bool draining;
-	int transcodes_active;
-	size_t trimmed_at;            /* call count at the last malloc_trim */        /* calls that may transcode (negotiate.c) */
+	int transcodes_active;        /* calls that may transcode (negotiate.c) */
+	size_t trimmed_at;            /* call count at the last malloc_trim */
 	/* control transports (control.c) */
 	uv_udp_t ng_udp;
 	uv_pipe_t ng_unix;

@@ -5,16 +5,33 @@
  * The table doubles whenever it holds more entries than buckets, so a
  * lookup stays one or two compares at any request rate (a cache sized for
  * 60 s of 10,000 requests per second holds 200,000 replies).
+ *
+ * Entries leave oldest first (expiry and both caps), so they are stored
+ * the same way: appended to 64 KiB chunks mapped from the system, each
+ * counting its live entries; a chunk whose entries are all gone is
+ * unmapped at once. The memory of a burst of calls thus goes back to the
+ * system when their replies expire, instead of staying behind as holes in
+ * the heap between longer-lived blocks.
  */
 #include "replycache.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define CHUNK_SIZE (64u << 10)
+
+struct chunk {
+	struct chunk *next;            /* newer chunk */
+	size_t size, used, live;       /* bytes mapped, bytes handed out, entries */
+	_Alignas(16) char data[];
+};
 
 struct entry {
 	struct entry *hnext;           /* hash chain */
 	struct entry *older, *newer;   /* FIFO */
+	struct chunk *chunk;           /* where the entry is stored */
 	uint64_t expires;
 	union rg_addr src;
 	size_t cookie_len, reply_len;
@@ -31,7 +48,52 @@ struct replycache {
 	size_t nbuckets, count, max, bytes;
 	unsigned ttl;
 	struct entry *oldest, *newest;
+	struct chunk *first, *last;    /* oldest and newest chunk */
+	size_t mapped;                 /* bytes of all chunks */
 };
+
+/* Room for size bytes at the end of the newest chunk, or a new chunk
+ * (larger than CHUNK_SIZE for a reply that needs it). */
+static void *chunk_alloc(struct replycache *rc, size_t size, struct chunk **where)
+{
+	size = (size + 15) & ~(size_t)15;
+	struct chunk *c = rc->last;
+	if (!c || c->size - c->used < size) {
+		size_t len = sizeof(*c) + size > CHUNK_SIZE ? sizeof(*c) + size : CHUNK_SIZE;
+		c = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (c == MAP_FAILED)
+			return NULL;
+		c->next = NULL;
+		c->size = len - sizeof(*c);
+		c->used = c->live = 0;
+		rc->mapped += len;
+		if (rc->last)
+			rc->last->next = c;
+		else
+			rc->first = c;
+		rc->last = c;
+	}
+	void *p = c->data + c->used;
+	c->used += size;
+	c->live++;
+	*where = c;
+	return p;
+}
+
+/* Unmaps the oldest chunks that hold no entry any more. Entries leave in
+ * the order they came, so an emptied chunk is always at the front. */
+static void chunk_release(struct replycache *rc, struct chunk *c)
+{
+	c->live--;
+	while (rc->first && !rc->first->live) {
+		struct chunk *f = rc->first;
+		rc->first = f->next;
+		if (rc->last == f)
+			rc->last = NULL;
+		rc->mapped -= sizeof(*f) + f->size;
+		munmap(f, sizeof(*f) + f->size);
+	}
+}
 
 static uint32_t hash_of(const union rg_addr *src, const char *cookie, size_t len)
 {
@@ -108,7 +170,7 @@ static void unlink_entry(struct replycache *rc, struct entry *e)
 		rc->newest = e->older;
 	rc->count--;
 	rc->bytes -= sizeof(*e) + e->cookie_len + e->reply_len;
-	free(e);
+	chunk_release(rc, e->chunk);
 }
 
 void replycache_free(struct replycache *rc)
@@ -137,13 +199,15 @@ const char *replycache_get(struct replycache *rc, const union rg_addr *src,
 int replycache_put(struct replycache *rc, const union rg_addr *src, const char *cookie,
 		   size_t cookie_len, const char *reply, size_t reply_len, uint64_t now_ms)
 {
-	struct entry *e = malloc(sizeof(*e) + cookie_len + reply_len);
-	if (!e)
-		return -ENOMEM;
-	size_t size = sizeof(*e) + cookie_len + reply_len;
+	size_t size = sizeof(struct entry) + cookie_len + reply_len;
 	while (rc->oldest && (rc->count >= rc->max || rc->bytes + size > REPLYCACHE_MAX_BYTES))
 		unlink_entry(rc, rc->oldest);
+	struct chunk *c;
+	struct entry *e = chunk_alloc(rc, size, &c);
+	if (!e)
+		return -ENOMEM;
 	memset(e, 0, sizeof(*e));
+	e->chunk = c;
 	memcpy(&e->src, src, addr_len(src));
 	e->cookie_len = cookie_len;
 	e->reply_len = reply_len;
@@ -173,3 +237,4 @@ void replycache_expire(struct replycache *rc, uint64_t now_ms)
 }
 
 size_t replycache_count(const struct replycache *rc) { return rc->count; }
+size_t replycache_mapped(const struct replycache *rc) { return rc->mapped; }

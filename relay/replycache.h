@@ -26,5 +26,7 @@ int replycache_put(struct replycache *rc, const union rg_addr *src, const char *
 		   size_t cookie_len, const char *reply, size_t reply_len, uint64_t now_ms);
 void replycache_expire(struct replycache *rc, uint64_t now_ms);
 size_t replycache_count(const struct replycache *rc);
+/* Bytes mapped for the entries; 0 once every entry has gone. */
+size_t replycache_mapped(const struct replycache *rc);
 
 #endif

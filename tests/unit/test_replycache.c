@@ -2,6 +2,9 @@
 #include "unit.h"
 #include "replycache.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static void t_hit_miss_expire(void)
 {
 	struct replycache *rc;
@@ -40,4 +43,46 @@ static void t_cap_drops_oldest(void)
 	replycache_free(rc);
 }
 
-const struct unit_case unit_cases[] = { UNIT(t_hit_miss_expire), UNIT(t_cap_drops_oldest), { 0 } };
+/* A burst of replies of mixed sizes (one larger than a chunk) spans many
+ * chunks; every byte of them is returned once they expire, and replies
+ * stay intact while they live. */
+static void t_memory_returned_on_expiry(void)
+{
+	struct replycache *rc;
+	EXPECT_INT(replycache_new(&rc, 60000, 100000), 0);
+	union rg_addr a;
+	addr_parse(&a, "127.0.0.1", 5060);
+	static char big[100000];
+	memset(big, 'b', sizeof(big));
+	char cookie[16], reply[2000];
+	for (int i = 0; i < 3000; i++) {
+		int cl = snprintf(cookie, sizeof(cookie), "k%d", i);
+		size_t rl = i == 1500 ? sizeof(big) : (size_t)(100 + i % 1800);
+		memset(reply, 'a' + i % 26, sizeof(reply));
+		EXPECT_INT(replycache_put(rc, &a, cookie, (size_t)cl, i == 1500 ? big : reply, rl,
+					  1000 + (uint64_t)i), 0);
+	}
+	EXPECT(replycache_mapped(rc) > 2000000);
+	size_t n = 0;
+	const char *r = replycache_get(rc, &a, "k1499", 5, &n);
+	EXPECT(r != NULL);
+	EXPECT_INT(n, 100 + 1499 % 1800);
+	EXPECT_INT(r[0], 'a' + 1499 % 26);
+	EXPECT_INT(r[n - 1], 'a' + 1499 % 26);
+	r = replycache_get(rc, &a, "k1500", 5, &n);
+	EXPECT(r != NULL && n == sizeof(big) && r[n - 1] == 'b');
+	replycache_expire(rc, 61000 + 1499);         /* the first 1,500 go */
+	EXPECT_INT(replycache_count(rc), 1500);
+	EXPECT(replycache_get(rc, &a, "k1500", 5, &n) != NULL);
+	replycache_expire(rc, 61000 + 3000);
+	EXPECT_INT(replycache_count(rc), 0);
+	EXPECT_INT(replycache_mapped(rc), 0);
+	/* and it works again from empty */
+	EXPECT_INT(replycache_put(rc, &a, "z", 1, "y", 1, 70000), 0);
+	EXPECT(replycache_get(rc, &a, "z", 1, &n) != NULL);
+	replycache_free(rc);
+}
+
+const struct unit_case unit_cases[] = {
+	UNIT(t_hit_miss_expire), UNIT(t_cap_drops_oldest), UNIT(t_memory_returned_on_expiry), { 0 }
+};
