@@ -1,23 +1,49 @@
-/* uring.c - io_uring media I/O; see uring.h.
+/* uring.c - io_uring media I/O, and the worker loop it drives; see uring.h.
+ *
+ * The loop: a worker with io_uring waits in io_uring_enter() itself, not in
+ * libuv's epoll_wait(). One enter submits what the pass before queued (the
+ * sends, re-armed receives) and waits for the next completions. libuv's own
+ * handles (the mailbox, timers) are reached through a poll on its backend fd
+ * that sits in the ring like any other request; uv_run(UV_RUN_NOWAIT) runs
+ * only when that poll fires or libuv's next timer is due. The ring is set up
+ * with DEFER_TASKRUN (and SINGLE_ISSUER, enabled on the worker thread): the
+ * kernel performs the receives of a wake-up in one batch inside the enter
+ * that waits for them, instead of interrupting the thread once per packet,
+ * and only wakes the thread when the wait's condition is met.
+ *
+ * Coalescing (uring_set_coalesce): with a minimum wait of N us, an enter
+ * that finds something arrived returns only after N us, with everything that
+ * came in meanwhile; an idle worker still wakes on the first packet at once.
+ * That trades up to N us of added latency for fewer wake-ups when packets
+ * arrive spread out; 0 (no minimum) is the default, see bench/RESULTS.md.
  *
  * Buffers: one region of RING_BUFS + TX_BUFS buffers of BUF_SIZE bytes.
  * The first RING_BUFS are handed to the kernel through a provided-buffer
  * ring (group 0) for the multishot receives; the rest are the worker's own
  * for transcoder output. A buffer that carries a packet to be forwarded is
- * sent from where it was received; the send's completion gives it back (to
- * the buffer ring, or to the tx free list). Per-buffer send metadata
- * (msghdr, iovec, destination) lives in a parallel array.
+ * sent from where it was received. Sends are IORING_OP_SEND with a
+ * destination and MSG_DONTWAIT, which the kernel performs (or fails) inline
+ * while it consumes the submission queue, never later: a send's buffer is
+ * free again once the enter that consumed its entry returns, so it goes back
+ * (to the buffer ring or the tx free list) then, and only a failed send
+ * posts a completion (IOSQE_CQE_SKIP_SUCCESS). When the buffer ring runs
+ * dry the kernel ends a multishot receive with ENOBUFS; packets wait in the
+ * socket (the kernel drops and counts what overflows it) and the receive is
+ * re-armed in the same pass that returns buffers.
  *
  * user_data of a submission: a stream pointer | UD_RECV for receives,
- * buffer index << 3 | UD_SEND for sends, UD_CANCEL for cancels.
+ * UD_SEND for sends, UD_CANCEL for cancels, UD_UV for the libuv poll.
  */
 #include "uring.h"
 
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -29,30 +55,38 @@
 #define TX_BUFS 256
 #define BUF_SIZE WORKER_PKT_MAX
 #define BGID 0
+/* with coalescing, the count of completions that ends a wait early */
+#define COALESCE_BATCH 256
+/* longest wait when libuv has no timer due (it has: the worker's tick) */
+#define WAIT_MAX_NS 1000000000ull
 
-enum { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3 };
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define IORING_FEAT_MIN_TIMEOUT (1U << 15)
+#endif
+
+enum { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_UV = 4 };
 
 #define CNT_ADD(var, n) atomic_store_explicit(&(var), \
 	atomic_load_explicit(&(var), memory_order_relaxed) + (n), memory_order_relaxed)
 
-struct txmeta {
-	struct msghdr mh;
-	struct iovec iov;
-	union rg_addr dst;
-};
-
 struct uring {
 	struct io_uring ring;
-	uv_poll_t poll;
 	struct io_uring_buf_ring *br;
 	size_t br_size;
 	uint8_t *pool;
-	struct txmeta *meta;
+	union rg_addr *dst;         /* per buffer: where its send goes */
+	uint16_t *slot_buf;         /* per SQ slot: 1 + index of the buffer its send carries, or 0 */
+	unsigned sq_seen;           /* SQ head after the last enter */
 	uint16_t txfree[TX_BUFS];
 	int ntxfree;
 	struct msghdr tmpl;         /* what a multishot recvmsg reserves */
 	struct mstream *rearm;      /* streams whose receive ended early */
 	unsigned pending_recycle;   /* buffers added to the ring, not yet published */
+	bool min_timeout;           /* the kernel takes a minimum wait (6.12+) */
+	bool uv_armed;              /* the poll on libuv's backend fd is pending */
+	bool uv_ready;              /* ... and fired: run libuv */
+	_Atomic unsigned coalesce_us;
+	_Atomic uint64_t idle_ns;   /* time spent waiting in the kernel */
 };
 
 static void recycle(struct uring *u, unsigned idx)
@@ -74,12 +108,54 @@ static void publish(struct uring *u)
 	}
 }
 
+/* Buffers of the sends the kernel consumed since the last call are free. */
+static void sends_done(struct uring *u)
+{
+	unsigned head = io_uring_smp_load_acquire(u->ring.sq.khead);
+	for (; u->sq_seen != head; u->sq_seen++) {
+		unsigned slot = u->sq_seen & u->ring.sq.ring_mask;
+		if (u->slot_buf[slot]) {
+			recycle(u, u->slot_buf[slot] - 1u);
+			u->slot_buf[slot] = 0;
+		}
+	}
+}
+
+/* One io_uring_enter: submits everything queued and, with GETEVENTS, runs
+ * the deferred receives and waits until wait_nr completions are ready, the
+ * minimum wait passed with at least one, or timeout_ns ran out. */
+static int enter(struct uring *u, unsigned wait_nr, uint64_t timeout_ns, unsigned min_us)
+{
+	struct io_uring_sq *sq = &u->ring.sq;
+	if (sq->sqe_head != sq->sqe_tail) {
+		sq->sqe_head = sq->sqe_tail;
+		io_uring_smp_store_release(sq->ktail, sq->sqe_tail);
+	}
+	unsigned to_submit = *sq->ktail - io_uring_smp_load_acquire(sq->khead);
+	struct __kernel_timespec ts = {
+		.tv_sec = (long long)(timeout_ns / 1000000000ull),
+		.tv_nsec = (long long)(timeout_ns % 1000000000ull),
+	};
+	struct io_uring_getevents_arg arg = {
+		.sigmask = 0,
+		.sigmask_sz = _NSIG / 8,
+		.pad = u->min_timeout ? min_us : 0,   /* min_wait_usec since 6.12 */
+		.ts = wait_nr ? (uint64_t)(uintptr_t)&ts : 0,
+	};
+	int r = (int)syscall(__NR_io_uring_enter, u->ring.ring_fd, to_submit, wait_nr,
+			     IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof(arg));
+	if (r < 0)
+		r = -errno;
+	sends_done(u);
+	return r;
+}
+
 static struct io_uring_sqe *get_sqe(struct uring *u)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 	if (!sqe) {
 		publish(u);
-		io_uring_submit(&u->ring);
+		enter(u, 0, 0, 0);
 		sqe = io_uring_get_sqe(&u->ring);
 	}
 	return sqe;
@@ -93,22 +169,27 @@ int uring_init(struct worker *w)
 	struct io_uring_params p;
 	memset(&p, 0, sizeof(p));
 	p.cq_entries = RING_ENTRIES * 4;
-	p.flags = IORING_SETUP_CQSIZE;
+	/* the worker thread enables the ring: it is then its only submitter */
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+		  IORING_SETUP_R_DISABLED;
 	int r = io_uring_queue_init_params(RING_ENTRIES, &u->ring, &p);
 	if (r < 0) {
 		free(u);
-		return r;
+		return r == -EINVAL ? -ENOTSUP : r;   /* before 6.1 */
 	}
-	if (!(p.features & IORING_FEAT_NODROP)) {
+	if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_CQE_SKIP) ||
+	    !(p.features & IORING_FEAT_EXT_ARG)) {
 		io_uring_queue_exit(&u->ring);
 		free(u);
 		return -ENOTSUP;
 	}
+	u->min_timeout = p.features & IORING_FEAT_MIN_TIMEOUT;
 	u->br_size = RING_BUFS * sizeof(struct io_uring_buf);
 	u->br = mmap(NULL, u->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	u->pool = malloc((size_t)(RING_BUFS + TX_BUFS) * BUF_SIZE);
-	u->meta = calloc(RING_BUFS + TX_BUFS, sizeof(*u->meta));
-	if (u->br == MAP_FAILED || !u->pool || !u->meta) {
+	u->dst = calloc(RING_BUFS + TX_BUFS, sizeof(*u->dst));
+	u->slot_buf = calloc(u->ring.sq.ring_entries, sizeof(*u->slot_buf));
+	if (u->br == MAP_FAILED || !u->pool || !u->dst || !u->slot_buf) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -130,20 +211,16 @@ int uring_init(struct worker *w)
 	for (int i = 0; i < TX_BUFS; i++)
 		u->txfree[i] = (uint16_t)(TX_BUFS - 1 - i);
 	u->ntxfree = TX_BUFS;
-	for (unsigned i = 0; i < RING_BUFS + TX_BUFS; i++) {
-		struct txmeta *m = &u->meta[i];
-		m->mh.msg_iov = &m->iov;
-		m->mh.msg_iovlen = 1;
-		m->mh.msg_name = &m->dst;
-	}
 	u->tmpl.msg_namelen = sizeof(struct sockaddr_in6);
+	u->sq_seen = *u->ring.sq.khead;
 	w->ur = u;
 	return 0;
 fail:
 	if (u->br && u->br != MAP_FAILED)
 		munmap(u->br, u->br_size);
 	free(u->pool);
-	free(u->meta);
+	free(u->dst);
+	free(u->slot_buf);
 	io_uring_queue_exit(&u->ring);
 	free(u);
 	return r;
@@ -157,9 +234,26 @@ void uring_fini(struct worker *w)
 	io_uring_queue_exit(&u->ring);
 	munmap(u->br, u->br_size);
 	free(u->pool);
-	free(u->meta);
+	free(u->dst);
+	free(u->slot_buf);
 	free(u);
 	w->ur = NULL;
+}
+
+void uring_set_coalesce(struct worker *w, unsigned us)
+{
+	if (w->ur)
+		atomic_store_explicit(&w->ur->coalesce_us, us, memory_order_relaxed);
+}
+
+bool uring_can_coalesce(const struct worker *w)
+{
+	return w->ur && w->ur->min_timeout;
+}
+
+uint64_t uring_idle_ns(struct worker *w)
+{
+	return atomic_load_explicit(&w->ur->idle_ns, memory_order_relaxed);
 }
 
 static void arm(struct uring *u, struct mstream *s)
@@ -213,64 +307,92 @@ static void on_recv(struct worker *w, struct uring *u, struct io_uring_cqe *cqe,
 	}
 }
 
-static void process(struct worker *w)
+/* Handles every completion in the ring, gives buffers back and re-arms the
+ * receives that ran out of them; the next enter submits what it queued. */
+static void reap(struct worker *w, struct uring *u, uint64_t now)
 {
-	struct uring *u = w->ur;
-	uint64_t now = uv_now(&w->loop);
-	for (int pass = 0; pass < 64; pass++) {
-		struct io_uring_cqe *cqe;
-		unsigned head, n = 0;
-		io_uring_for_each_cqe(&u->ring, head, cqe) {
-			n++;
-			switch (cqe->user_data & 7) {
-			case UD_RECV:
-				on_recv(w, u, cqe, now);
-				break;
-			case UD_SEND: {
-				unsigned idx = (unsigned)(cqe->user_data >> 3);
-				if (cqe->res < 0)
-					CNT_ADD(w->stats.send_errors, 1);
-				recycle(u, idx);
-				break;
-			}
-			default:
-				break;
-			}
-		}
-		io_uring_cq_advance(&u->ring, n);
-		publish(u);
-		/* receives that ran out of buffers go again now that some are back */
-		while (u->rearm) {
-			struct mstream *s = u->rearm;
-			u->rearm = s->rearm_next;
-			s->rearm_pending = false;
-			if (s->active && !s->armed)
-				arm(u, s);
-		}
-		int r = io_uring_submit(&u->ring);
-		CNT_ADD(w->stats.send_calls, 1);
-		if (r < 0 && r != -EAGAIN && r != -EBUSY)
-			LOG_RL(LOG_ERR, "media", NULL, "io_uring_submit: %s", strerror(-r));
-		if (!n && !io_uring_cq_ready(&u->ring))
+	struct io_uring_cqe *cqe;
+	unsigned head, n = 0;
+	io_uring_for_each_cqe(&u->ring, head, cqe) {
+		n++;
+		switch (cqe->user_data & 7) {
+		case UD_RECV:
+			on_recv(w, u, cqe, now);
 			break;
+		case UD_SEND:
+			/* only failures complete (the buffer went back already) */
+			CNT_ADD(w->stats.send_errors, 1);
+			break;
+		case UD_UV:
+			u->uv_armed = false;
+			u->uv_ready = true;
+			break;
+		default:
+			break;
+		}
 	}
-}
-
-static void on_ring(uv_poll_t *h, int status, int events)
-{
-	(void)status;
-	(void)events;
-	process(h->data);
+	io_uring_cq_advance(&u->ring, n);
+	publish(u);
+	/* receives that ran out of buffers go again now that some are back */
+	while (u->rearm) {
+		struct mstream *s = u->rearm;
+		u->rearm = s->rearm_next;
+		s->rearm_pending = false;
+		if (s->active && !s->armed)
+			arm(u, s);
+	}
 }
 
 int uring_start(struct worker *w)
 {
+	/* raw: Debian's liburing 2.3 declares io_uring_enable_rings but does not export it */
+	int r = (int)syscall(__NR_io_uring_register, w->ur->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+	return r < 0 ? -errno : 0;
+}
+
+static void arm_uv(struct uring *u, int fd)
+{
+	struct io_uring_sqe *sqe = get_sqe(u);
+	if (!sqe)
+		return;   /* cannot happen after get_sqe's submit; retried next pass */
+	io_uring_prep_poll_add(sqe, fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, UD_UV);
+	u->uv_armed = true;
+}
+
+void uring_run(struct worker *w)
+{
 	struct uring *u = w->ur;
-	int r = uv_poll_init(&w->loop, &u->poll, u->ring.ring_fd);
-	if (r < 0)
-		return r;
-	u->poll.data = w;
-	return uv_poll_start(&u->poll, UV_READABLE, on_ring);
+	uv_loop_t *loop = &w->loop;
+	int backend = uv_backend_fd(loop);
+	uint64_t deadline = 0;   /* loop time (ms) when libuv must run next */
+	u->uv_ready = true;
+	for (;;) {
+		if (u->uv_ready || uv_now(loop) >= deadline) {
+			u->uv_ready = false;
+			if (!uv_run(loop, UV_RUN_NOWAIT))
+				break;   /* stopped: no handle left */
+			if (!u->uv_armed)
+				arm_uv(u, backend);
+			int t = uv_backend_timeout(loop);
+			deadline = t < 0 ? UINT64_MAX : uv_now(loop) + (uint64_t)t;
+		}
+		uint64_t wait_ns = WAIT_MAX_NS, now = uv_now(loop);
+		if (deadline != UINT64_MAX)
+			wait_ns = deadline <= now ? 0 : (deadline - now) * 1000000ull;
+		if (wait_ns > WAIT_MAX_NS)
+			wait_ns = WAIT_MAX_NS;
+		unsigned co = atomic_load_explicit(&u->coalesce_us, memory_order_relaxed);
+		unsigned wait_nr = !wait_ns ? 0 : co ? COALESCE_BATCH : 1;
+		uint64_t t0 = uv_hrtime();
+		enter(u, wait_nr, wait_ns, co);
+		uint64_t t1 = uv_hrtime();
+		if (wait_nr)
+			atomic_store_explicit(&u->idle_ns, atomic_load_explicit(&u->idle_ns, memory_order_relaxed) + (t1 - t0),
+					      memory_order_relaxed);
+		uv_update_time(loop);
+		reap(w, u, uv_now(loop));
+	}
 }
 
 void uring_stop(struct worker *w)
@@ -279,25 +401,22 @@ void uring_stop(struct worker *w)
 	if (!u)
 		return;
 	/* the sessions deleted last wait for their cancelled receives: reap
-	 * those completions here, since the loop stops watching the ring */
+	 * those completions here, since the loop is about to end */
 	for (int i = 0; i < 200 && atomic_load(&w->stats.sessions) > 0; i++) {
-		struct __kernel_timespec ts = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
-		struct io_uring_cqe *cqe;
-		io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
-		process(w);
+		enter(u, 1, 10 * 1000 * 1000, 0);
+		reap(w, u, uv_now(&w->loop));
 	}
-	uv_close((uv_handle_t *)&u->poll, NULL);
 }
 
 int uring_stream_start(struct worker *w, struct mstream *s)
 {
-	arm(w->ur, s);
+	arm(w->ur, s);   /* submitted by the loop's next enter */
 	return s->armed ? 0 : -EBUSY;
 }
 
 void uring_flush(struct worker *w)
 {
-	io_uring_submit(&w->ur->ring);
+	(void)w;   /* uring_run's next enter submits (uring.h) */
 }
 
 bool uring_stream_stop(struct worker *w, struct mstream *s)
@@ -333,13 +452,12 @@ bool uring_send(struct worker *w, struct mstream *o, uint8_t *pkt, size_t len,
 	struct io_uring_sqe *sqe = get_sqe(u);
 	if (!sqe)
 		return false;
-	struct txmeta *m = &u->meta[idx];
-	m->dst = *dst;
-	m->mh.msg_namelen = addr_len(dst);
-	m->iov.iov_base = pkt;
-	m->iov.iov_len = len;
-	io_uring_prep_sendmsg(sqe, o->fd, &m->mh, 0);
-	io_uring_sqe_set_data64(sqe, (uint64_t)idx << 3 | UD_SEND);
+	u->dst[idx] = *dst;
+	io_uring_prep_send(sqe, o->fd, pkt, len, MSG_DONTWAIT);
+	io_uring_prep_send_set_addr(sqe, &u->dst[idx].sa, (uint16_t)addr_len(dst));
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	io_uring_sqe_set_data64(sqe, UD_SEND);
+	u->slot_buf[sqe - u->ring.sq.sqes] = (uint16_t)(idx + 1);
 	return true;
 }
 

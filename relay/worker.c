@@ -209,7 +209,7 @@ static void on_stop(struct mbox_msg *mm, void *owner)
 static void on_tick(uv_timer_t *t)
 {
 	struct worker *w = t->data;
-	uint64_t idle = uv_metrics_idle_time(&w->loop);
+	uint64_t idle = w->ur ? uring_idle_ns(w) : uv_metrics_idle_time(&w->loop);
 	uint64_t run = uv_hrtime() - w->started_ns;
 	atomic_store_explicit(&w->stats.idle_ns, idle, memory_order_relaxed);
 	atomic_store_explicit(&w->stats.run_ns, run, memory_order_relaxed);
@@ -222,7 +222,10 @@ static void thread_main(void *arg)
 		LOG(LOG_ERR, "worker", "worker %d: cannot watch its io_uring", w->idx);
 		abort();
 	}
-	uv_run(&w->loop, UV_RUN_DEFAULT);
+	if (w->ur)
+		uring_run(w);   /* the ring's waits drive the loop */
+	else
+		uv_run(&w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&w->loop);
 	uring_fini(w);
 }
