@@ -79,6 +79,9 @@ const struct config_opt config_table[] = {
 	{ "media-io", CFG_STR, "auto", 0, 0, OFF(media_io), false,
 	  "media socket I/O: uring (io_uring, one system call per loop pass), epoll "
 	  "(recvmmsg/sendmmsg per socket), auto (uring where the kernel allows)" },
+	{ "media-coalesce-us", CFG_INT, "0", 0, 5000, OFF(media_coalesce_us), false,
+	  "io_uring, kernel 6.12+: once packets arrive, a worker waits this many microseconds "
+	  "for more before handling them (fewer wake-ups, up to this much added latency; 0: none)" },
 	{ NULL, 0, NULL, 0, 0, 0, false, NULL },
 };
 

@@ -24,6 +24,7 @@
 #include "ops.h"
 #include "ports.h"
 #include "replycache.h"
+#include "uring.h"
 #include "worker.h"
 
 /* "[NAME/]ADDR[!ADVERTISED]" */
@@ -206,6 +207,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		d.nworkers++;
+		if (d.cfg.media_coalesce_us && !uring_can_coalesce(&d.workers[i]))
+			LOG(LOG_WARNING, "core", "worker %d: --media-coalesce-us needs io_uring on kernel 6.12+, ignored", i);
+		uring_set_coalesce(&d.workers[i], (unsigned)d.cfg.media_coalesce_us);
 	}
 
 	if (control_open(&d) < 0 || ops_open(&d) < 0)
