@@ -84,7 +84,8 @@ struct uring {
 	unsigned pending_recycle;   /* buffers added to the ring, not yet published */
 	bool min_timeout;           /* the kernel takes a minimum wait (6.12+) */
 	bool uv_armed;              /* the poll on libuv's backend fd is pending */
-	bool uv_ready;              /* ... and fired: run libuv */
+	bool stopped;               /* libuv has no handle left: the loop ends */
+	uint64_t uv_deadline;       /* loop time (ms) when libuv must run next */
 	_Atomic unsigned coalesce_us;
 	_Atomic uint64_t idle_ns;   /* time spent waiting in the kernel */
 };
@@ -270,7 +271,9 @@ static void arm(struct uring *u, struct mstream *s)
 	s->armed = true;
 }
 
-static void on_recv(struct worker *w, struct uring *u, struct io_uring_cqe *cqe, uint64_t now)
+static void uv_pass(struct worker *w, struct uring *u);
+
+static void on_recv(struct worker *w, struct uring *u, const struct io_uring_cqe *cqe, uint64_t now)
 {
 	struct mstream *s = (struct mstream *)(uintptr_t)(cqe->user_data & ~(uint64_t)7);
 	if (cqe->flags & IORING_CQE_F_BUFFER) {
@@ -307,17 +310,25 @@ static void on_recv(struct worker *w, struct uring *u, struct io_uring_cqe *cqe,
 	}
 }
 
-/* Handles every completion in the ring, gives buffers back and re-arms the
- * receives that ran out of them; the next enter submits what it queued. */
-static void reap(struct worker *w, struct uring *u, uint64_t now)
+/* Handles every completion in the ring, in the order the kernel posted
+ * them, gives buffers back and re-arms the receives that ran out of them;
+ * the next enter submits what it queued. Each completion is consumed
+ * before it is handled, so that libuv's pass (run right where its poll
+ * completed: a control message such as a new peer address takes effect
+ * before the packets that came after it) may reap the rest itself. */
+static void reap(struct worker *w, struct uring *u)
 {
-	struct io_uring_cqe *cqe;
-	unsigned head, n = 0;
-	io_uring_for_each_cqe(&u->ring, head, cqe) {
-		n++;
-		switch (cqe->user_data & 7) {
+	struct io_uring_cq *cq = &u->ring.cq;
+	uint64_t now = uv_now(&w->loop);
+	for (;;) {
+		unsigned head = *cq->khead;
+		if (head == io_uring_smp_load_acquire(cq->ktail))
+			break;
+		struct io_uring_cqe c = cq->cqes[head & cq->ring_mask];
+		io_uring_smp_store_release(cq->khead, head + 1);
+		switch (c.user_data & 7) {
 		case UD_RECV:
-			on_recv(w, u, cqe, now);
+			on_recv(w, u, &c, now);
 			break;
 		case UD_SEND:
 			/* only failures complete (the buffer went back already) */
@@ -325,13 +336,13 @@ static void reap(struct worker *w, struct uring *u, uint64_t now)
 			break;
 		case UD_UV:
 			u->uv_armed = false;
-			u->uv_ready = true;
+			uv_pass(w, u);
+			now = uv_now(&w->loop);
 			break;
 		default:
 			break;
 		}
 	}
-	io_uring_cq_advance(&u->ring, n);
 	publish(u);
 	/* receives that ran out of buffers go again now that some are back */
 	while (u->rearm) {
@@ -360,26 +371,30 @@ static void arm_uv(struct uring *u, int fd)
 	u->uv_armed = true;
 }
 
+/* One pass of libuv (mailbox, timers); re-arms the poll on its backend fd
+ * and notes when it must run next. */
+static void uv_pass(struct worker *w, struct uring *u)
+{
+	uv_loop_t *loop = &w->loop;
+	if (!uv_run(loop, UV_RUN_NOWAIT)) {
+		u->stopped = true;   /* no handle left: the stop message ran */
+		return;
+	}
+	if (!u->uv_armed)
+		arm_uv(u, uv_backend_fd(loop));
+	int t = uv_backend_timeout(loop);
+	u->uv_deadline = t < 0 ? UINT64_MAX : uv_now(loop) + (uint64_t)t;
+}
+
 void uring_run(struct worker *w)
 {
 	struct uring *u = w->ur;
 	uv_loop_t *loop = &w->loop;
-	int backend = uv_backend_fd(loop);
-	uint64_t deadline = 0;   /* loop time (ms) when libuv must run next */
-	u->uv_ready = true;
-	for (;;) {
-		if (u->uv_ready || uv_now(loop) >= deadline) {
-			u->uv_ready = false;
-			if (!uv_run(loop, UV_RUN_NOWAIT))
-				break;   /* stopped: no handle left */
-			if (!u->uv_armed)
-				arm_uv(u, backend);
-			int t = uv_backend_timeout(loop);
-			deadline = t < 0 ? UINT64_MAX : uv_now(loop) + (uint64_t)t;
-		}
+	uv_pass(w, u);
+	while (!u->stopped) {
 		uint64_t wait_ns = WAIT_MAX_NS, now = uv_now(loop);
-		if (deadline != UINT64_MAX)
-			wait_ns = deadline <= now ? 0 : (deadline - now) * 1000000ull;
+		if (u->uv_deadline != UINT64_MAX)
+			wait_ns = u->uv_deadline <= now ? 0 : (u->uv_deadline - now) * 1000000ull;
 		if (wait_ns > WAIT_MAX_NS)
 			wait_ns = WAIT_MAX_NS;
 		unsigned co = atomic_load_explicit(&u->coalesce_us, memory_order_relaxed);
@@ -388,10 +403,13 @@ void uring_run(struct worker *w)
 		enter(u, wait_nr, wait_ns, co);
 		uint64_t t1 = uv_hrtime();
 		if (wait_nr)
-			atomic_store_explicit(&u->idle_ns, atomic_load_explicit(&u->idle_ns, memory_order_relaxed) + (t1 - t0),
+			atomic_store_explicit(&u->idle_ns,
+					      atomic_load_explicit(&u->idle_ns, memory_order_relaxed) + (t1 - t0),
 					      memory_order_relaxed);
 		uv_update_time(loop);
-		reap(w, u, uv_now(loop));
+		reap(w, u);
+		if (!u->stopped && uv_now(loop) >= u->uv_deadline)
+			uv_pass(w, u);
 	}
 }
 
@@ -404,7 +422,7 @@ void uring_stop(struct worker *w)
 	 * those completions here, since the loop is about to end */
 	for (int i = 0; i < 200 && atomic_load(&w->stats.sessions) > 0; i++) {
 		enter(u, 1, 10 * 1000 * 1000, 0);
-		reap(w, u, uv_now(&w->loop));
+		reap(w, u);
 	}
 }
 
