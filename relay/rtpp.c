@@ -294,6 +294,10 @@ done:
 	if (st && out->len > start && out->data[start] == 'E')
 		st->errors++;
 	free(c);
+	/* the workers hear of the command before its reply leaves, as over ng:
+	 * a party that sends media the moment it reads the reply must find the
+	 * new addresses in place */
+	calls_wake_workers(d);
 }
 
 const struct rtpp_stats *rtpp_get_stats(const struct rg_daemon *d)
