@@ -1,0 +1,154 @@
+"""The worker loop's packet batching (relay/uring.c): a burst larger than a
+worker's receive buffer ring goes through a single stream and relaying goes
+on after it; --media-coalesce-us holds a busy worker's passes back without
+losing or reordering anything; option bounds. Runs in either --media-io
+mode (RG_DAEMON_ARGS), the burst case means most with io_uring.
+Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_uring.py"""
+
+import os
+import socket
+import time
+
+from rgtest import Call, Daemon, Suite, rtp_parse, run_daemon
+
+suite = Suite()
+
+RING_BUFS = 1024   # relay/uring.c: buffers a worker receives into
+
+
+def stats_packets(d):
+    return d.ng.cmd("statistics")["statistics"]["packets"]
+
+
+def big_rcvbuf(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+
+
+@suite.case
+def burst_beyond_buffer_ring(t):
+    """3 x RING_BUFS packets sent back to back to one relay port: more than
+    the worker can hold at once, so with io_uring the multishot receive
+    runs out of buffers and is re-armed. What the relay took in it sends on
+    (counted), what the kernel could not queue is the kernel's loss, and the
+    stream keeps relaying afterwards."""
+    with Daemon(ports=20, args=["--num-threads=1"]) as d:
+        c = Call(d.ng).setup()
+        big_rcvbuf(c.b.rtp)
+        n = 3 * RING_BUFS
+        c.a.send_rtp(5, 0.002)   # latch first
+        t.eq("before the burst", 5, len(c.b.recv_rtp(5)))
+        before = stats_packets(d)["relayed"]
+        c.a.send_rtp(n, 0)
+        got = c.b.recv_rtp(n, timeout=3.0, quiet=0.5)
+        after = stats_packets(d)
+        relayed = after["relayed"] - before
+        t.eq("every packet the relay counted as relayed arrived", relayed, len(got))
+        t.ok("more than one buffer ring's worth went through", len(got) > RING_BUFS,
+             "> %d" % RING_BUFS, len(got))
+        t.eq("no send errors", 0, after["dropped"]["send error"])
+        seqs = [rtp_parse(p)["seq"] for p, _ in got]
+        t.ok("in order", all(0 < ((y - x) & 0xffff) < 0x8000 for x, y in zip(seqs, seqs[1:])),
+             "increasing", seqs[:5])
+        c.a.send_rtp(10, 0.002)
+        t.eq("the stream relays after the burst", 10, len(c.b.recv_rtp(10)))
+        c.b.send_rtp(10, 0.002)
+        t.eq("and the other direction too", 10, len(c.a.recv_rtp(10)))
+        c.delete()
+        c.close()
+
+
+@suite.case
+def bursts_on_many_streams(t):
+    """Eight calls burst at once (2,000 packets each way in all): a pass
+    that holds many streams' packets and runs the buffer ring dry for
+    several of them at a time."""
+    with Daemon(ports=80, args=["--num-threads=2"]) as d:
+        calls = [Call(d.ng).setup() for _ in range(8)]
+        for c in calls:
+            big_rcvbuf(c.a.rtp)
+            big_rcvbuf(c.b.rtp)
+            c.a.send_rtp(2, 0)
+            c.b.send_rtp(2, 0)
+        for c in calls:
+            c.b.recv_rtp(2)
+            c.a.recv_rtp(2)
+        before = stats_packets(d)["relayed"]
+        for c in calls:
+            c.a.send_rtp(125, 0)
+            c.b.send_rtp(125, 0)
+        got = 0
+        for i, c in enumerate(calls):
+            gb, ga = c.b.recv_rtp(125, timeout=2.0, quiet=0.3), c.a.recv_rtp(125, timeout=2.0, quiet=0.3)
+            got += len(gb) + len(ga)
+            t.ok("call %d: only its own peer's packets" % i,
+                 {rtp_parse(p)["ssrc"] for p, _ in gb} <= {c.a.ssrc} and
+                 {rtp_parse(p)["ssrc"] for p, _ in ga} <= {c.b.ssrc}, "own peer", "crosstalk")
+        t.eq("arrived = relayed", stats_packets(d)["relayed"] - before, got)
+        t.ok("most arrived", got >= 1800, ">= 1800 of 2000", got)
+        for c in calls:
+            c.a.send_rtp(3, 0.002)
+            t.eq("relays afterwards", 3, len(c.b.recv_rtp(3)))
+            c.delete()
+            c.close()
+
+
+@suite.case
+def coalesce_keeps_everything(t):
+    """--media-coalesce-us=3000: a busy worker waits up to 3 ms for more
+    packets. Nothing is lost or reordered, and no packet is held much
+    longer than that (an idle worker still takes the first one at once)."""
+    with Daemon(ports=20, args=["--num-threads=1", "--media-coalesce-us=3000"]) as d:
+        c = Call(d.ng).setup()
+        n = 60
+        lat = []
+        c.b.rtp.settimeout(1.0)
+        for i in range(n):
+            t0 = time.monotonic()
+            c.a.send_rtp(1, 0)
+            try:
+                c.b.rtp.recvfrom(2048)
+                lat.append(time.monotonic() - t0)
+            except socket.timeout:
+                pass
+            if i % 3 == 2:
+                time.sleep(0.004)   # idle gaps longer than the wait
+        t.eq("one at a time: all arrive", n, len(lat))
+        lat.sort()
+        t.ok("median added latency under 3 ms + slack", lat[len(lat) // 2] < 0.003 + 0.020,
+             "< 23 ms", "%.1f ms" % (lat[len(lat) // 2] * 1000))
+        c.a.send_rtp(200, 0.0005)
+        got = c.b.recv_rtp(200)
+        t.eq("a paced stream: all arrive", 200, len(got))
+        seqs = [rtp_parse(p)["seq"] for p, _ in got]
+        t.ok("in order", all((y - x) & 0xffff == 1 for x, y in zip(seqs, seqs[1:])), "consecutive", seqs[:5])
+        c.b.send_rtp(50, 0)
+        t.eq("the other way, a burst", 50, len(c.a.recv_rtp(50)))
+        c.delete()
+        c.close()
+
+
+@suite.case
+def coalesce_bounds(t):
+    rc, out = run_daemon(["--media-coalesce-us=5001", "--port-min=30000", "--port-max=30010"])
+    t.eq("--media-coalesce-us above 5000 is refused", 2, rc)
+    t.ok("the message names the option", "media-coalesce-us" in out, "media-coalesce-us", out[:200])
+    rc, out = run_daemon(["--help"])
+    t.ok("--help lists it", "--media-coalesce-us" in out or "media-coalesce-us" in out, "listed", "missing")
+
+
+@suite.case
+def coalesce_with_epoll_is_ignored(t):
+    """With --media-io=epoll the option cannot apply: rtpgate says so at
+    start-up and relays as usual."""
+    with Daemon(ports=20, args=["--media-io=epoll", "--media-coalesce-us=500"]) as d:
+        c = Call(d.ng).setup()
+        c.a.send_rtp(10, 0.002)
+        t.eq("relays", 10, len(c.b.recv_rtp(10)))
+        c.delete()
+        c.close()
+        log = open(os.path.join(d.dir, "stderr.log")).read()
+        t.ok("start-up warning", "media-coalesce-us" in log and "ignored" in log, "warning", log[-300:])
+
+
+if __name__ == "__main__":
+    suite.run()
