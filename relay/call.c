@@ -54,15 +54,11 @@ static void call_free(struct call *c)
 {
 	if (!c)
 		return;
-	for (int l = 0; l < 2; l++) {
+	for (int l = 0; l < 2; l++)
 		free(c->leg[l].tag);
-		free(c->leg[l].addr);
-	}
 	sdes_call_free(c->sdes);
 	codecs_call_free(c->codecs);
-	free(c->media);
-	free(c->call_id);
-	free(c);
+	free(c);   /* media, addresses and call-id live in the same block */
 }
 
 int call_install_stages(struct call *c, int leg, int media, const struct mmedia *st,
@@ -76,17 +72,22 @@ int call_install_stages(struct call *c, int leg, int media, const struct mmedia 
 
 struct call *call_new(struct rg_daemon *d, const char *call_id, int nmedia)
 {
-	struct call *c = calloc(1, sizeof(*c));
-	if (!c)
+	/* one block: the call, its media, both legs' addresses, the call-id */
+	struct call *c;
+	size_t o_media = (sizeof(*c) + 15) & ~(size_t)15;
+	size_t o_a0 = o_media + ((size_t)nmedia * sizeof(*c->media) + 15) / 16 * 16;
+	size_t o_a1 = o_a0 + ((size_t)nmedia * sizeof(*c->leg[0].addr) + 15) / 16 * 16;
+	size_t o_id = o_a1 + (size_t)nmedia * sizeof(*c->leg[1].addr);
+	size_t idlen = strlen(call_id);
+	char *mem = calloc(1, o_id + idlen + 1);
+	if (!mem)
 		return NULL;
-	c->call_id = strdup(call_id);
-	c->media = calloc((size_t)nmedia, sizeof(*c->media));
-	c->leg[0].addr = calloc((size_t)nmedia, sizeof(*c->leg[0].addr));
-	c->leg[1].addr = calloc((size_t)nmedia, sizeof(*c->leg[1].addr));
-	if (!c->call_id || !c->media || !c->leg[0].addr || !c->leg[1].addr) {
-		call_free(c);
-		return NULL;
-	}
+	c = (struct call *)mem;
+	c->media = (struct call_media *)(mem + o_media);
+	c->leg[0].addr = (struct leg_media_addr *)(mem + o_a0);
+	c->leg[1].addr = (struct leg_media_addr *)(mem + o_a1);
+	c->call_id = mem + o_id;
+	memcpy(c->call_id, call_id, idlen);
 	c->nmedia = nmedia;
 	c->created_ms = c->last_signal_ms = rg_now_ms();
 	c->created_wall = c->last_signal_wall = time(NULL);

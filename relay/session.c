@@ -1,4 +1,8 @@
-/* session.c - msession lifetime; see session.h. */
+/* session.c - msession lifetime; see session.h.
+ *
+ * A session is one allocation: the header, its streams, its stages and the
+ * call-id copy (a control-path malloc per call instead of four).
+ */
 #include "session.h"
 
 #include "srtp.h"
@@ -10,19 +14,19 @@
 
 struct msession *msession_new(const char *call_id, int nmedia)
 {
-	struct msession *ms = calloc(1, sizeof(*ms));
-	if (!ms)
+	struct msession *ms;
+	size_t o_st = (sizeof(*ms) + 15) & ~(size_t)15;
+	size_t o_mm = o_st + (size_t)nmedia * 4 * sizeof(*ms->st);
+	size_t o_id = o_mm + (size_t)nmedia * 2 * sizeof(*ms->mm);
+	size_t idlen = strlen(call_id);
+	char *mem = calloc(1, o_id + idlen + 1);
+	if (!mem)
 		return NULL;
-	ms->st = calloc((size_t)nmedia * 4, sizeof(*ms->st));
-	ms->mm = calloc((size_t)nmedia * 2, sizeof(*ms->mm));
-	ms->call_id = strdup(call_id);
-	if (!ms->st || !ms->mm || !ms->call_id) {
-		free(ms->st);
-		free(ms->mm);
-		free(ms->call_id);
-		free(ms);
-		return NULL;
-	}
+	ms = (struct msession *)mem;
+	ms->st = (struct mstream *)(mem + o_st);
+	ms->mm = (struct mmedia *)(mem + o_mm);
+	ms->call_id = mem + o_id;
+	memcpy(ms->call_id, call_id, idlen);
 	atomic_init(&ms->refs, 1);
 	ms->nmedia = nmedia;
 	for (int l = 0; l < 2; l++)
@@ -45,10 +49,7 @@ void msession_unref(struct msession *ms)
 	if (atomic_fetch_sub(&ms->refs, 1) != 1)
 		return;
 	msession_free_stages(ms);
-	free(ms->st);
-	free(ms->mm);
-	free(ms->call_id);
-	free(ms);
+	free(ms);   /* streams, stages and call-id live in the same block */
 }
 
 void mmedia_replace(struct mmedia *cur, const struct mmedia *st, unsigned which)
