@@ -67,6 +67,8 @@ struct bench_report {
 	int has_control;
 	struct bench_control ctl;
 	long rss_base_kb, rss_after_delete_kb;
+	double delete_wait_s;           /* > 0: rss_later_kb was read that long after the deletes */
+	long rss_later_kb;
 	/* memory per call: least-squares slope of the samples (memfit.h);
 	 * mem_fit_ok 0 when fewer than two call counts were sampled */
 	struct bench_memsample mem[BENCH_MEMSAMPLES];

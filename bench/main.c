@@ -44,6 +44,7 @@ struct opts {
 	double duration, warmup, step_time, max_duration, loss_limit, p99_bound_ms;
 	int ramp, quiet, no_raw, no_uring, rt_prio, perf, opus_bitrate, opus_complexity;
 	unsigned mem_steps;
+	double delete_wait;
 	const char *ng, *relay_cmd, *relay_log, *json, *csv, *plot, *label, *transcode;
 	pid_t relay_pid;
 	unsigned port_min, port_max;
@@ -113,6 +114,11 @@ static void usage(FILE *f)
 "  --json FILE --csv FILE --plot FILE.png   results (plot needs gnuplot)\n"
 "  --perf              sample the relay with perf during each window and show\n"
 "                      the share of its CPU in codecs, kernel, libc, itself\n"
+"  --delete-wait S     after the deletes, also read the relay's RSS S seconds\n"
+"                      later (default 0: not). A relay keeps the replies to\n"
+"                      control requests for a while (retransmissions must get\n"
+"                      the same answer: rtpgate 60 s, rtpengine 30-60 s), so\n"
+"                      what it returns after delete shows only after that\n"
 "  --mem-steps K       set the calls up in K equal steps and read the relay's\n"
 "                      RSS after each, once media flows for every call so far\n"
 "                      (both legs got packets back) and the RSS has not moved\n"
@@ -150,7 +156,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "json", 1, 0, 19 }, { "csv", 1, 0, 20 }, { "plot", 1, 0, 21 },
 		{ "label", 1, 0, 22 }, { "no-raw", 0, 0, 23 }, { "rt-priority", 1, 0, 24 },
 		{ "transcode-codec", 1, 0, 25 }, { "perf", 0, 0, 26 }, { "mem-steps", 1, 0, 27 },
-		{ "no-uring", 0, 0, 28 },
+		{ "no-uring", 0, 0, 28 }, { "delete-wait", 1, 0, 29 },
 		{ "quiet", 0, 0, 'q' },
 		{ "help", 0, 0, 'h' },
 		{ 0, 0, 0, 0 },
@@ -202,6 +208,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 26: o->perf = 1; break;
 		case 27: o->mem_steps = (unsigned)atoi(optarg); break;
 		case 28: o->no_uring = 1; break;
+		case 29: o->delete_wait = atof(optarg); break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -1056,10 +1063,20 @@ int main(int argc, char **argv)
 		delete_calls(r);
 	/* after the deletes: at least 1 s (a relay may free or trim a little
 	 * later), then until the RSS has not moved for 0.5 s, at most 4 s */
+	uint64_t deleted_at = procstat_now_ns();
 	if (r->relay_pid && deleted)
 		rss_settled(r->relay_pid, 1.0, 4.0, &r->rep.rss_after_delete_kb);
 	else if (r->relay_pid)
 		procstat_rss_kb(r->relay_pid, &r->rep.rss_after_delete_kb);
+	/* and once the relay's reply cache has let go of the calls' replies */
+	if (r->relay_pid && deleted && o->delete_wait > 0) {
+		if (!o->quiet)
+			fprintf(stderr, "waiting %.0f s after the deletes to read the relay's RSS again\n",
+				o->delete_wait);
+		sleep_until(deleted_at + (uint64_t)(o->delete_wait * 1e9));
+		if (!interrupted && procstat_rss_kb(r->relay_pid, &r->rep.rss_later_kb) == 0)
+			r->rep.delete_wait_s = o->delete_wait;
+	}
 	if (o->sc != SC_LOOPBACK)
 		ngclient_close(&r->ng);
 	relayproc_stop(&r->proc);

@@ -117,6 +117,9 @@ void report_table(const struct bench_report *r)
 		       r->max_held, r->loss_limit, r->p99_bound_ms, r->stop_reason ? r->stop_reason : "");
 	printf("relay RSS: base %ld KB, after delete %ld KB (%+ld KB)\n", r->rss_base_kb,
 	       r->rss_after_delete_kb, r->rss_after_delete_kb - r->rss_base_kb);
+	if (r->delete_wait_s > 0)
+		printf("relay RSS %.0f s after the deletes: %ld KB (%+ld KB over the base)\n",
+		       r->delete_wait_s, r->rss_later_kb, r->rss_later_kb - r->rss_base_kb);
 	report_memory(r);
 	printf("columns: relay%% = relay CPU (100 = one core), ns/pkt = relay CPU per packet received,\n"
 	       "us/calls = relay CPU us per call-second, call/c = calls per relay core, genc%% = generator CPU,\n"
@@ -162,6 +165,9 @@ int report_json(const struct bench_report *r, const char *path)
 		"  \"setup_calls\": %u,\n  \"setup_failed\": %u,\n  \"setup_secs\": %.3f",
 		r->ramp ? "true" : "false", r->max_held, r->loss_limit, r->p99_bound_ms,
 		r->rss_base_kb, r->rss_after_delete_kb, r->setup_calls, r->setup_failed, r->setup_secs);
+	if (r->delete_wait_s > 0)
+		fprintf(f, ",\n  \"delete_wait_s\": %g,\n  \"rss_later_kb\": %ld", r->delete_wait_s,
+			r->rss_later_kb);
 	if (r->has_control) {
 		const struct bench_control *c = &r->ctl;
 		fprintf(f, ",\n  \"control\": {\"pairs\": %llu, \"deletes\": %llu, \"errors\": %llu, "
@@ -194,7 +200,11 @@ int report_json(const struct bench_report *r, const char *path)
 	if (r->setup_calls && r->rss_peak_kb)
 		fprintf(f, ", \"rss_peak_kb\": %ld, \"growth_per_call_kb\": %.3f", r->rss_peak_kb,
 			(double)(r->rss_peak_kb - r->rss_base_kb) / r->setup_calls);
-	fprintf(f, ", \"after_delete_kb\": %ld}", r->rss_after_delete_kb - r->rss_base_kb);
+	fprintf(f, ", \"after_delete_kb\": %ld", r->rss_after_delete_kb - r->rss_base_kb);
+	if (r->delete_wait_s > 0)
+		fprintf(f, ", \"delete_wait_s\": %g, \"after_wait_kb\": %ld", r->delete_wait_s,
+			r->rss_later_kb - r->rss_base_kb);
+	fprintf(f, "}");
 	fprintf(f, ",\n  \"rows\": [");
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct bench_row *w = &r->rows[i];

@@ -50,6 +50,13 @@ class BenchCompareTest(unittest.TestCase):
         self.assertAlmostEqual(bc.mem_kept(run(after=14000)), 0.0)
         self.assertAlmostEqual(bc.mem_kept(run(after=13000)), 0.0)
         self.assertAlmostEqual(bc.mem_kept(run(after=14060)), 10.0)
+        # the reading taken --delete-wait later, when the run has one
+        later = run()
+        later["rss_later_kb"] = 14030
+        self.assertAlmostEqual(bc.mem_kept_later(later), 5.0)
+        with self.assertRaises(KeyError):
+            bc.mem_kept_later(run())
+        self.assertIsNone(bc.metric([run()], bc.mem_kept_later))
 
     def test_relay_plus_generator(self):
         # 0.2 cores of relay at 10 us a packet, generator 0.1 cores: 15 us
