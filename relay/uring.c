@@ -15,7 +15,8 @@
  * that finds something arrived returns only after N us, with everything that
  * came in meanwhile; an idle worker still wakes on the first packet at once.
  * That trades up to N us of added latency for fewer wake-ups when packets
- * arrive spread out; 0 (no minimum) is the default, see bench/RESULTS.md.
+ * arrive spread out; 0 (no minimum) is the default: when packets already come
+ * in bursts (rtpgate-bench's default pacing) it saves nothing (README).
  *
  * Buffers: one region of RING_BUFS + TX_BUFS buffers of BUF_SIZE bytes.
  * The first RING_BUFS are handed to the kernel through a provided-buffer
