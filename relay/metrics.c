@@ -230,8 +230,10 @@ void metrics_render(struct rg_daemon *d, struct rg_buf *o)
 
 	help(o, "rtpgate_worker_sessions", "gauge", "calls pinned to each media worker");
 	for (int i = 0; i < d->nworkers; i++)
+		/* the control thread's own count (metrics run on its loop): the
+		 * worker's counter lags a burst by one wakeup */
 		buf_printf(o, "rtpgate_worker_sessions{worker=\"%d\"} %d\n", i,
-			   atomic_load(&d->workers[i].stats.sessions));
+			   d->workers[i].ctl_calls);
 	help(o, "rtpgate_worker_run_seconds_total", "counter", "wall time each worker loop has run");
 	for (int i = 0; i < d->nworkers; i++)
 		buf_printf(o, "rtpgate_worker_run_seconds_total{worker=\"%d\"} %.3f\n", i,
