@@ -1,23 +1,29 @@
 /* mailbox.c - see mailbox.h. */
 #include "mailbox.h"
 
-static void drain(uv_async_t *a)
+bool mailbox_run(struct mailbox *mb)
 {
-	struct mailbox *mb = a->data;
 	struct cds_wfcq_head h;
 	struct cds_wfcq_tail t;
 	struct cds_wfcq_node *node, *next;
 
 	cds_wfcq_init(&h, &t);
 	/* Single consumer: splicing needs no mutual exclusion beyond that. */
-	if (__cds_wfcq_splice_blocking(&h, &t, &mb->head, &mb->tail) == CDS_WFCQ_RET_SRC_EMPTY)
-		return;
+	if (cds_wfcq_empty(&mb->head, &mb->tail) ||
+	    __cds_wfcq_splice_blocking(&h, &t, &mb->head, &mb->tail) == CDS_WFCQ_RET_SRC_EMPTY)
+		return false;
 	__cds_wfcq_for_each_blocking_safe(&h, &t, node, next) {
 		struct mbox_msg *m = caa_container_of(node, struct mbox_msg, node);
 		m->fn(m, mb->owner);
 	}
 	if (mb->after)
 		mb->after(mb->owner);
+	return true;
+}
+
+static void drain(uv_async_t *a)
+{
+	mailbox_run(a->data);
 }
 
 int mailbox_init(struct mailbox *mb, uv_loop_t *loop, void *owner)

@@ -42,6 +42,13 @@ void mailbox_post(struct mailbox *mb, struct mbox_msg *m);
 void mailbox_post_lazy(struct mailbox *mb, struct mbox_msg *m);
 /* The lazy poster's thread: wakes the owner if something was posted lazily. */
 void mailbox_wake(struct mailbox *mb);
+/* Owner's thread: runs what is queued now, without waiting for the wakeup;
+ * false (one cheap check) when nothing is. A poster queues its message
+ * before it answers anyone, so an owner that calls this before handling
+ * input sees every message sent before that input was caused: the
+ * workers call it before each batch of packets, so a packet sent right
+ * after the answer's reply never meets a stream still without its peer. */
+bool mailbox_run(struct mailbox *mb);
 /* Owner's thread: runs what is queued now, then closes the async handle. */
 void mailbox_close(struct mailbox *mb);
 

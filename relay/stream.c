@@ -289,6 +289,10 @@ void stream_on_readable(uv_poll_t *h, int status, int events)
 	(void)events;
 	if (status < 0)
 		return;
+	/* control messages queued before these packets were sent first
+	 * (mailbox.h); one may end this very stream */
+	if (mailbox_run(&w->mbox) && !s->active)
+		return;
 
 	/* bounded rounds: a flooded port cannot starve the other sessions */
 	for (int round = 0; round < 4; round++) {

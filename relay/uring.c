@@ -320,6 +320,9 @@ static void on_recv(struct worker *w, struct uring *u, const struct io_uring_cqe
 static void reap(struct worker *w, struct uring *u)
 {
 	struct io_uring_cq *cq = &u->ring.cq;
+	/* control messages queued before these packets were sent first
+	 * (mailbox.h), even when their wakeup has not completed yet */
+	mailbox_run(&w->mbox);
 	uint64_t now = uv_now(&w->loop);
 	for (;;) {
 		unsigned head = *cq->khead;
