@@ -155,7 +155,10 @@ static bool queue_send(struct worker *w, struct txq *q, struct mstream *o, uint8
 	return true;
 }
 
-#define XC_OUT_MAX 4
+/* packets one input can give: the longest input (120 ms of Opus) cut into
+ * the shortest output ptime (10 ms), plus one of our RTCP; more would only
+ * wait in the transcoder, whose backlog is sized for what this lets out */
+#define XC_OUT_MAX 13
 
 static void transcode(struct worker *w, struct txq *q, struct mmedia *mm, struct mstream *o,
 		      const uint8_t *pkt, size_t len, uint64_t now)

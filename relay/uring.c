@@ -75,6 +75,7 @@ struct uring {
 	struct io_uring_buf_ring *br;
 	size_t br_size;
 	uint8_t *pool;
+	size_t pool_size;
 	union rg_addr *dst;         /* per buffer: where its send goes */
 	uint16_t *slot_buf;         /* per SQ slot: 1 + index of the buffer its send carries, or 0 */
 	unsigned sq_seen;           /* SQ head after the last enter */
@@ -188,16 +189,20 @@ int uring_init(struct worker *w)
 	u->min_timeout = p.features & IORING_FEAT_MIN_TIMEOUT;
 	u->br_size = RING_BUFS * sizeof(struct io_uring_buf);
 	u->br = mmap(NULL, u->br_size, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	u->pool = malloc((size_t)(RING_BUFS + TX_BUFS) * BUF_SIZE);
+	/* a fixed cost of the worker, paid at start: populated now (a
+	 * malloc+memset may be folded into calloc and never touched), the pool
+	 * is resident from the beginning instead of growing with the first calls */
+	u->pool_size = (size_t)(RING_BUFS + TX_BUFS) * BUF_SIZE;
+	u->pool = mmap(NULL, u->pool_size, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE | MAP_POPULATE, -1, 0);
+	if (u->pool == MAP_FAILED)
+		u->pool = NULL;
 	u->dst = calloc(RING_BUFS + TX_BUFS, sizeof(*u->dst));
 	u->slot_buf = calloc(u->ring.sq.ring_entries, sizeof(*u->slot_buf));
 	if (u->br == MAP_FAILED || !u->pool || !u->dst || !u->slot_buf) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	/* a fixed cost of the worker, paid at start: touched now, the pool is
-	 * resident from the beginning instead of growing with the first calls */
-	memset(u->pool, 0, (size_t)(RING_BUFS + TX_BUFS) * BUF_SIZE);
 	struct io_uring_buf_reg reg = {
 		.ring_addr = (unsigned long)u->br,
 		.ring_entries = RING_BUFS,
@@ -220,7 +225,8 @@ int uring_init(struct worker *w)
 fail:
 	if (u->br && u->br != MAP_FAILED)
 		munmap(u->br, u->br_size);
-	free(u->pool);
+	if (u->pool)
+		munmap(u->pool, u->pool_size);
 	free(u->dst);
 	free(u->slot_buf);
 	io_uring_queue_exit(&u->ring);
@@ -235,7 +241,8 @@ void uring_fini(struct worker *w)
 		return;
 	io_uring_queue_exit(&u->ring);
 	munmap(u->br, u->br_size);
-	free(u->pool);
+	if (u->pool)
+		munmap(u->pool, u->pool_size);
 	free(u->dst);
 	free(u->slot_buf);
 	free(u);
