@@ -73,11 +73,13 @@ int call_install_stages(struct call *c, int leg, int media, const struct mmedia 
 struct call *call_new(struct rg_daemon *d, const char *call_id, int nmedia)
 {
 	/* one block: the call, its media, both legs' addresses, the call-id */
+#define ALIGN16(n) (((n) + 15) & ~(size_t)15)
 	struct call *c;
-	size_t o_media = (sizeof(*c) + 15) & ~(size_t)15;
-	size_t o_a0 = o_media + ((size_t)nmedia * sizeof(*c->media) + 15) / 16 * 16;
-	size_t o_a1 = o_a0 + ((size_t)nmedia * sizeof(*c->leg[0].addr) + 15) / 16 * 16;
+	size_t o_media = ALIGN16(sizeof(*c));
+	size_t o_a0 = o_media + ALIGN16((size_t)nmedia * sizeof(*c->media));
+	size_t o_a1 = o_a0 + ALIGN16((size_t)nmedia * sizeof(*c->leg[0].addr));
 	size_t o_id = o_a1 + (size_t)nmedia * sizeof(*c->leg[1].addr);
+#undef ALIGN16
 	size_t idlen = strlen(call_id);
 	char *mem = calloc(1, o_id + idlen + 1);
 	if (!mem)

@@ -16,8 +16,6 @@ bool mailbox_run(struct mailbox *mb)
 		struct mbox_msg *m = caa_container_of(node, struct mbox_msg, node);
 		m->fn(m, mb->owner);
 	}
-	if (mb->after)
-		mb->after(mb->owner);
 	return true;
 }
 
@@ -30,7 +28,6 @@ int mailbox_init(struct mailbox *mb, uv_loop_t *loop, void *owner)
 {
 	cds_wfcq_init(&mb->head, &mb->tail);
 	mb->owner = owner;
-	mb->after = NULL;
 	mb->unwoken = false;
 	mb->async.data = mb;
 	return uv_async_init(loop, &mb->async, drain);

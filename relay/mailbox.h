@@ -26,8 +26,6 @@ struct mailbox {
 	struct cds_wfcq_tail tail;
 	uv_async_t async;
 	void *owner;
-	/* owner's thread: run after a drain that ran messages, or NULL */
-	void (*after)(void *owner);
 	bool unwoken;        /* the lazy poster's thread only: posted, not yet woken */
 };
 

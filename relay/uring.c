@@ -443,11 +443,6 @@ int uring_stream_start(struct worker *w, struct mstream *s)
 	return s->armed ? 0 : -EBUSY;
 }
 
-void uring_flush(struct worker *w)
-{
-	(void)w;   /* uring_run's next enter submits (uring.h) */
-}
-
 bool uring_stream_stop(struct worker *w, struct mstream *s)
 {
 	struct uring *u = w->ur;

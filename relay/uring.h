@@ -52,10 +52,6 @@ int uring_stream_start(struct worker *w, struct mstream *s);
  * wait for worker_stream_closed() (called from the ring), false when the
  * stream is already quiet and its fd may be closed now. */
 bool uring_stream_stop(struct worker *w, struct mstream *s);
-/* After a mailbox drain. Nothing to do: uring_run's next enter, right
- * after libuv's pass that drained the mailbox, submits what
- * uring_stream_start/stop queued, together with the packet path's sends. */
-void uring_flush(struct worker *w);
 
 /* Queues one send of pkt (a ring or tx buffer); the buffer is given back
  * once the kernel took the send. false: not queued. */

@@ -129,8 +129,9 @@ static void on_stream_closed(uv_handle_t *h)
 
 /* The worker is done with a deleted session: unless its ports rest long,
  * it goes back to the control thread with the worker's reference and its
- * sockets, still bound, for the port pool. A push onto a list only this worker pushes to; the control
- * thread takes the whole list with one exchange, so neither side waits. */
+ * sockets, still bound, for the port pool. A push onto a list only this
+ * worker pushes to; the control thread takes the whole list with one
+ * exchange, so neither side waits. */
 static void session_done(struct worker *w, struct msession *ms)
 {
 	atomic_fetch_sub_explicit(&w->stats.sessions, 1, memory_order_relaxed);
@@ -187,15 +188,6 @@ struct msession *worker_take_done(struct worker *w)
 	return atomic_exchange_explicit(&w->done, NULL, memory_order_acquire);
 }
 
-/* After a mailbox drain: the receives armed and cancelled by its messages
- * go to the kernel in one submission. */
-static void after_drain(void *owner)
-{
-	struct worker *w = owner;
-	if (w->ur)
-		uring_flush(w);
-}
-
 static void on_stop(struct mbox_msg *mm, void *owner)
 {
 	struct worker *w = owner;
@@ -248,7 +240,6 @@ int worker_start(struct worker *w, int idx, bool use_uring)
 	r = mailbox_init(&w->mbox, &w->loop, w);
 	if (r < 0)
 		return r;
-	w->mbox.after = after_drain;
 	uv_timer_init(&w->loop, &w->tick);
 	w->tick.data = w;
 	uv_timer_start(&w->tick, on_tick, 1000, 1000);
