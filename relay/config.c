@@ -6,6 +6,7 @@
  * and --help are all generated from it.
  */
 #include "config.h"
+#include "schedule.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -82,6 +83,11 @@ const struct config_opt config_table[] = {
 	{ "media-coalesce-us", CFG_INT, "0", 0, 5000, OFF(media_coalesce_us), false,
 	  "io_uring, kernel 6.12+: once packets arrive, a worker waits this many microseconds "
 	  "for more before handling them (fewer wake-ups, up to this much added latency; 0: none)" },
+	{ "scheduling", CFG_STR, "default", 0, 0, OFF(scheduling), false,
+	  "policy of the media worker threads: default (as started), fifo or rr (realtime, "
+	  "with --priority 1..99), other, batch or idle (with --priority as nice -20..19)" },
+	{ "priority", CFG_INT, "0", -20, 99, OFF(priority), false,
+	  "media worker threads: realtime priority for fifo/rr, else their nice value" },
 	{ NULL, 0, NULL, 0, 0, 0, false, NULL },
 };
 
@@ -253,7 +259,8 @@ static int validate(const struct rg_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "--port-min..--port-max must hold at least one even/odd port pair");
 		return -EINVAL;
 	}
-	return 0;
+	struct schedule_cfg sc;
+	return schedule_parse(c->scheduling, c->priority, &sc, err, errlen);
 }
 
 void config_print_help(const char *argv0)

@@ -45,6 +45,8 @@ struct rg_config {
 	int opus_bitrate;       /* 0 = codec default */
 	char *media_io;         /* auto, uring, epoll */
 	int media_coalesce_us;  /* io_uring: minimum wait before a busy worker's pass, 0 = none */
+	char *scheduling;       /* media workers' policy (schedule.h), "default" = untouched */
+	int priority;           /* realtime priority, or nice value */
 };
 
 enum config_type { CFG_INT, CFG_BOOL, CFG_STR, CFG_STRLIST, CFG_OCTAL };

@@ -200,8 +200,13 @@ int main(int argc, char **argv)
 			d.cfg.media_io);
 		return 2;
 	}
+	struct schedule_cfg sched;
+	if (schedule_parse(d.cfg.scheduling, d.cfg.priority, &sched, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtpgate: %s\n", err);   /* validated by config_load already */
+		return 2;
+	}
 	for (int i = 0; i < nthreads; i++) {
-		int r = worker_start(&d.workers[i], i, strcmp(d.cfg.media_io, "epoll") != 0);
+		int r = worker_start(&d.workers[i], i, strcmp(d.cfg.media_io, "epoll") != 0, &sched);
 		if (r < 0) {
 			LOG(LOG_ERR, "core", "cannot start worker %d: %s", i, uv_strerror(r));
 			return 1;
@@ -239,8 +244,10 @@ int main(int argc, char **argv)
 		    d.ifaces[i].name, addr_ip_str(&d.ifaces[i].local, a, sizeof(a)),
 		    d.ifaces[i].advertised, d.cfg.port_min, d.cfg.port_max);
 	}
-	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads, media I/O: %s", RG_VERSION,
-	    d.nworkers, d.workers[0].ur ? "io_uring" : "epoll");
+	char how[32];
+	schedule_describe(&sched, how, sizeof(how));
+	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads (scheduling %s), media I/O: %s",
+	    RG_VERSION, d.nworkers, how, d.workers[0].ur ? "io_uring" : "epoll");
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 

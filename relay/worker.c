@@ -11,6 +11,8 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -210,6 +212,16 @@ static void on_tick(uv_timer_t *t)
 static void thread_main(void *arg)
 {
 	struct worker *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "rtpgate-w%d", w->idx);
+	pthread_setname_np(pthread_self(), name);
+	int sr = schedule_apply(&w->sched);
+	if (sr < 0) {
+		char how[32];
+		schedule_describe(&w->sched, how, sizeof(how));
+		LOG(LOG_ERR, "worker", "worker %d: cannot set scheduling %s: %s (realtime needs "
+		    "CAP_SYS_NICE or RLIMIT_RTPRIO); running as started", w->idx, how, strerror(-sr));
+	}
 	if (w->ur && uring_start(w) < 0) {
 		LOG(LOG_ERR, "worker", "worker %d: cannot watch its io_uring", w->idx);
 		abort();
@@ -222,10 +234,12 @@ static void thread_main(void *arg)
 	uring_fini(w);
 }
 
-int worker_start(struct worker *w, int idx, bool use_uring)
+int worker_start(struct worker *w, int idx, bool use_uring, const struct schedule_cfg *sched)
 {
 	memset(w, 0, sizeof(*w));
 	w->idx = idx;
+	if (sched)
+		w->sched = *sched;
 	int r = uv_loop_init(&w->loop);
 	if (r < 0)
 		return r;

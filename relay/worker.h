@@ -18,6 +18,7 @@
 
 #include "addr.h"
 #include "mailbox.h"
+#include "schedule.h"
 
 #define WORKER_BATCH 32
 #define WORKER_PKT_MAX 2048
@@ -53,6 +54,7 @@ struct worker {
 	uint8_t obuf[WORKER_BATCH][WORKER_PKT_MAX];
 	int nobuf;
 	struct uring *ur;           /* io_uring media I/O, or NULL: epoll + recvmmsg/sendmmsg */
+	struct schedule_cfg sched;     /* applied by the thread to itself as it starts */
 	int ctl_calls;              /* control thread only: calls it has given this worker */
 	/* sessions the worker is done with (linked by ret_next): pushed by the
 	 * worker, taken by the control thread (worker_take_done) */
@@ -64,9 +66,12 @@ struct worker {
 
 struct msession;
 
-/* Control thread. Starts the thread; 0 or negative errno. With use_uring
- * the worker tries io_uring media I/O and falls back to epoll (logged). */
-int worker_start(struct worker *w, int idx, bool use_uring);
+/* Control thread. Starts the thread ("rtpgate-wIDX"); 0 or negative errno.
+ * With use_uring the worker tries io_uring media I/O and falls back to
+ * epoll (logged). sched (NULL: untouched) is applied by the thread to
+ * itself before its first packet; if the kernel refuses it, the worker logs
+ * why and runs as started. */
+int worker_start(struct worker *w, int idx, bool use_uring, const struct schedule_cfg *sched);
 /* Control thread: posts a stop (waking the worker) and joins. Sessions
  * still on it are closed, their sockets too. */
 void worker_stop(struct worker *w);

@@ -15,7 +15,7 @@ suite = Suite()
 
 OPTIONS = ["interface", "listen-ng", "listen-unix", "port-min", "port-max", "num-threads",
            "foreground", "pidfile", "log-level", "config-file", "timeout", "offer-timeout",
-           "final-timeout", "max-sessions", "delete-delay"]
+           "final-timeout", "max-sessions", "delete-delay", "scheduling", "priority"]
 
 
 def safe_args():
@@ -161,6 +161,49 @@ def log_level_and_threads(t):
             gb, ga = c.flow(5)
             t.eq("%s: media flows" % " ".join(args), (5, 5), (len(gb), len(ga)))
             c.close()
+
+
+def worker_sched(pid):
+    """{thread name: (policy, rt priority, nice)} of the daemon's media workers."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        with open(base + "comm") as f:
+            name = f.read().strip()
+        with open(base + "stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        if name.startswith("rtpgate-w"):
+            # after "pid (comm)": field 19 nice, 40 rt_priority, 41 policy
+            out[name] = (int(fields[38]), int(fields[37]), int(fields[16]))
+    return out
+
+
+@suite.case
+def scheduling(t):
+    """--scheduling/--priority (rtpengine's names) reach every media worker
+    and nothing else; media still flows; bad pairs are refused by name."""
+    cases = [(["--scheduling=batch", "--priority=3"], (3, 0, 3)),
+             (["--priority=2"], (0, 0, 2)),
+             ([], (0, 0, 0))]
+    if os.geteuid() == 0:
+        cases.insert(0, (["--scheduling=fifo", "--priority=3"], (1, 3, 0)))
+    for args, want in cases:
+        with Daemon(ports=10, args=args + ["--num-threads=2"]) as d:
+            got = worker_sched(d.pid)
+            t.eq("%s: workers" % (args or "default"), ["rtpgate-w0", "rtpgate-w1"], sorted(got))
+            for name, sched in sorted(got.items()):
+                t.eq("%s: %s (policy, rt priority, nice)" % (args or "default", name), want, sched)
+            with open("/proc/%d/stat" % d.pid) as f:
+                main = f.read().rsplit(")", 1)[1].split()
+            t.eq("%s: control thread untouched" % (args or "default"), (0, 0),
+                 (int(main[38]), int(main[16])))
+            c = Call(d.ng).setup()
+            gb, ga = c.flow(5)
+            t.eq("%s: media flows" % (args or "default"), (5, 5), (len(gb), len(ga)))
+            c.close()
+    rejected(t, "fifo without a priority", ["--scheduling=fifo"], "--scheduling=fifo")
+    rejected(t, "unknown policy", ["--scheduling=deadline", "--priority=1"], "deadline")
+    rejected(t, "nice out of range", ["--scheduling=other", "--priority=50"], "-20..19")
 
 
 @suite.case

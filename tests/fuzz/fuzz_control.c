@@ -60,7 +60,7 @@ static void setup(void)
 	if (calls_init(&d) < 0)
 		abort();
 	d.workers = calloc(1, sizeof(*d.workers));
-	if (!d.workers || worker_start(&d.workers[0], 0, false) < 0)
+	if (!d.workers || worker_start(&d.workers[0], 0, false, NULL) < 0)
 		abort();
 	d.nworkers = 1;
 }

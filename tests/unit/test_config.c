@@ -1,8 +1,12 @@
 /* test_config.c - the option table: defaults, command line, INI file, errors. */
 #include "unit.h"
 #include "config.h"
+#include "schedule.h"
+
+#include <sched.h>
 
 #include <stdlib.h>
+#include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -98,7 +102,50 @@ static void t_config_file_then_command_line(void)
 	unlink(path);
 }
 
+/* --scheduling/--priority: rtpengine's meaning, bad pairs named */
+static void t_schedule(void)
+{
+	struct schedule_cfg sc;
+	char err[256] = "", buf[32];
+	EXPECT_INT(schedule_parse("fifo", 5, &sc, err, sizeof(err)), 0);
+	EXPECT(sc.set_policy && sc.policy == SCHED_FIFO && !sc.set_nice);
+	schedule_describe(&sc, buf, sizeof(buf));
+	EXPECT_STR(buf, "fifo/5");
+	EXPECT_INT(schedule_parse("rr", 99, &sc, err, sizeof(err)), 0);
+	EXPECT(sc.policy == SCHED_RR);
+	EXPECT_INT(schedule_parse("batch", -3, &sc, err, sizeof(err)), 0);
+	EXPECT(sc.set_policy && sc.policy == SCHED_BATCH && sc.set_nice && sc.prio == -3);
+	schedule_describe(&sc, buf, sizeof(buf));
+	EXPECT_STR(buf, "batch nice -3");
+	/* no policy: the priority is a nice value; 0 leaves the thread alone */
+	EXPECT_INT(schedule_parse("default", 0, &sc, err, sizeof(err)), 0);
+	EXPECT(!sc.set_policy && !sc.set_nice);
+	schedule_describe(&sc, buf, sizeof(buf));
+	EXPECT_STR(buf, "default");
+	EXPECT_INT(schedule_parse("none", 4, &sc, err, sizeof(err)), 0);
+	EXPECT(!sc.set_policy && sc.set_nice && sc.prio == 4);
+	EXPECT_INT(schedule_parse("fifo", 0, &sc, err, sizeof(err)), -22);
+	EXPECT(strstr(err, "1..99") != NULL);
+	EXPECT_INT(schedule_parse("rr", 100, &sc, err, sizeof(err)), -22);
+	EXPECT_INT(schedule_parse("idle", 20, &sc, err, sizeof(err)), -22);
+	EXPECT(strstr(err, "-20..19") != NULL);
+	EXPECT_INT(schedule_parse("default", 30, &sc, err, sizeof(err)), -22);
+	EXPECT_INT(schedule_parse("deadline", 1, &sc, err, sizeof(err)), -22);
+	EXPECT(strstr(err, "deadline") != NULL);
+	/* the option table checks the pair too */
+	struct rg_config c;
+	char *argv[] = { "rtpgate", "--scheduling=fifo", NULL };
+	EXPECT_INT(load(&c, argv, err, sizeof(err)), -22);
+	EXPECT(strstr(err, "--scheduling=fifo") != NULL);
+	config_free(&c);
+	char *argv2[] = { "rtpgate", "--scheduling=rr", "--priority=7", NULL };
+	EXPECT_INT(load(&c, argv2, err, sizeof(err)), 0);
+	EXPECT_STR(c.scheduling, "rr");
+	EXPECT_INT(c.priority, 7);
+	config_free(&c);
+}
+
 const struct unit_case unit_cases[] = {
 	UNIT(t_defaults), UNIT(t_command_line), UNIT(t_errors_name_the_option),
-	UNIT(t_config_file_then_command_line), { 0 },
+	UNIT(t_config_file_then_command_line), UNIT(t_schedule), { 0 },
 };
