@@ -80,6 +80,14 @@ class BenchCompareTest(unittest.TestCase):
         self.assertEqual(bc.relay_extra(A, "rtpengine", "opus-eq"), "")
         self.assertEqual(bc.relay_extra(A, "rtpgate", "opus"), "")
 
+    def test_relay1000_rt_gives_both_relays_the_same_scheduling(self):
+        class A:
+            relay_rt_priority = 5
+        for relay in ("rtpgate", "rtpengine"):
+            self.assertEqual(bc.relay_extra(A, relay, "relay1000-rt"),
+                             " --scheduling=fifo --priority=5")
+            self.assertEqual(bc.relay_extra(A, relay, "relay1000"), "")
+
 
 if __name__ == "__main__":
     sys.dont_write_bytecode = True
