@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 	}
 	char how[32];
 	schedule_describe(&sched, how, sizeof(how));
-	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads (scheduling %s), media I/O: %s",
+	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads (--scheduling %s), media I/O: %s",
 	    RG_VERSION, d.nworkers, how, d.workers[0].ur ? "io_uring" : "epoll");
 
 	uv_run(d.loop, UV_RUN_DEFAULT);

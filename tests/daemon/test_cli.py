@@ -4,6 +4,7 @@ advertised address, the defaults. Issue 2 items 3, 4.
 Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_cli.py"""
 
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -200,6 +201,28 @@ def scheduling(t):
             c = Call(d.ng).setup()
             gb, ga = c.flow(5)
             t.eq("%s: media flows" % (args or "default"), (5, 5), (len(gb), len(ga)))
+            c.close()
+    # refused by the kernel (no CAP_SYS_NICE, RLIMIT_RTPRIO 0): said, and
+    # the workers carry on as started
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() == 0 and setpriv:
+        tmp = tempfile.mkdtemp(prefix="rgtest-cli-")
+        wrap = os.path.join(tmp, "rtpgate-nocap")
+        with open(wrap, "w") as f:
+            f.write("#!/bin/sh\nulimit -r 0\nexec %s --inh-caps=-sys_nice --bounding-set=-sys_nice "
+                    "%s \"$@\"\n" % (setpriv, binary()))
+        os.chmod(wrap, 0o755)
+        with Daemon(ports=10, exe=wrap, args=["--scheduling=fifo", "--priority=3",
+                                              "--num-threads=2"]) as d:
+            got = worker_sched(d.pid)
+            t.eq("refused fifo: workers as started", [(0, 0, 0)] * 2, list(got.values()))
+            with open(d.log) as f:
+                log = f.read()
+            t.ok("refused fifo: the log says why", "cannot set scheduling fifo/3" in log,
+                 "cannot set scheduling fifo/3", log[-300:])
+            c = Call(d.ng).setup()
+            gb, ga = c.flow(5)
+            t.eq("refused fifo: media flows", (5, 5), (len(gb), len(ga)))
             c.close()
     rejected(t, "fifo without a priority", ["--scheduling=fifo"], "--scheduling=fifo")
     rejected(t, "unknown policy", ["--scheduling=deadline", "--priority=1"], "deadline")
