@@ -1,6 +1,7 @@
-/* control.h - the ng control transports: UDP (cookie, reply cache) and a
- * UNIX stream socket (Kamailio's "unix:" form: one bare bencode request per
- * connection, reply in one write). Control thread only.
+/* control.h - the ng protocol on its two transports (ctlsock.h): UDP
+ * (cookie, reply cache) and a UNIX stream socket (Kamailio's "unix:" form:
+ * one bare bencode request per connection, reply in one write).
+ * Control thread only.
  */
 #ifndef RG_CONTROL_H
 #define RG_CONTROL_H

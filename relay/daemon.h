@@ -22,6 +22,7 @@ struct call;
 struct ports_pool;
 struct replycache;
 struct rtpp_ctl;
+struct ctlsock;
 struct metrics;
 struct sdp_session;
 
@@ -71,9 +72,7 @@ struct rg_daemon {
 	int transcodes_active;        /* calls that may transcode (negotiate.c) */
 	size_t trimmed_at;            /* call count at the last malloc_trim */
 	/* control transports (control.c) */
-	uv_udp_t ng_udp;
-	uv_pipe_t ng_unix;
-	bool have_udp, have_unix;
+	struct ctlsock *ng;           /* ng's sockets (ctlsock.c), NULL when none */
 	uv_timer_t timer;
 	uv_prepare_t wake;            /* control.c: wakes the workers once per loop pass */
 	struct sdp_session *sdp_scratch;  /* commands.c: the allocation each parsed SDP reuses */

@@ -12,11 +12,13 @@
  * this holds); U carries the offerer's address, L the answerer's. A ";N"
  * suffix numbers the m= line; media N > 1 becomes its own call "CALLID/N".
  *
- * Transports: on the UNIX socket, like rtpproxy, one read is one command
- * (Kamailio writes the command in one writev() and does not close its side
- * before reading): the first chunk is answered, then the connection closes.
- * On UDP the first token is a cookie that the reply echoes; replies are
- * cached by (source, cookie) so a retransmission is never run twice.
+ * Transports (ctlsock.c, with the rtpproxy table at the end of this file):
+ * on the UNIX socket, like rtpproxy, one read is one command (Kamailio
+ * writes the command in one writev() and does not close its side before
+ * reading): the first chunk is answered, our side shuts down, and the
+ * connection closes at the peer's EOF. On UDP the first token is a cookie
+ * that the reply echoes; replies are cached by (source, cookie) so a
+ * retransmission is never run twice, and leave at once (no batching).
  */
 #include "rtpp.h"
 
@@ -24,12 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bencode.h"
 #include "call.h"
 #include "commands.h"
+#include "ctlsock.h"
 #include "log.h"
 #include "metrics.h"
 #include "replycache.h"
@@ -38,20 +39,13 @@
 
 #define RTPP_VERSION "20040107"
 #define RTPP_REPLY_TTL_MS 60000
-#define RTPP_CONN_IDLE_MS 10000
 
 struct rtpp_ctl {
 	struct rg_daemon *d;
-	uv_udp_t udp;
-	uv_pipe_t unix_sock;
-	uv_timer_t timer;
-	bool have_udp, have_unix;
-	int closing;                 /* handles still closing in rtpp_close() */
+	struct ctlsock *sock;        /* the UDP and UNIX sockets */
+	uv_timer_t timer;            /* expires the reply cache */
 	struct replycache *replies;
 	struct rtpp_stats stats;
-	struct rtpp_conn *conns;     /* open UNIX connections */
-	char path[256];
-	char udp_buf[RTPP_MAX_LINE + 512];
 };
 
 /* ---- handlers ----------------------------------------------------------- */
@@ -305,249 +299,58 @@ const struct rtpp_stats *rtpp_get_stats(const struct rg_daemon *d)
 	return d->rtpp ? &d->rtpp->stats : NULL;
 }
 
-/* ---- UDP ------------------------------------------------------------------ */
+/* ---- the rtpproxy table of the transport -------------------------------- */
 
-static void udp_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
+/* "<cookie> <command>": the cookie is the first token (within 256 bytes) */
+static int udp_split(const char *p, size_t n, struct ctlsock_frame *f)
 {
-	struct rtpp_ctl *x = h->data;
-	(void)size;
-	b->base = x->udp_buf;
-	b->len = sizeof(x->udp_buf);
-}
-
-static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-		     const struct sockaddr *from, unsigned flags)
-{
-	struct rtpp_ctl *x = h->data;
-	if (nread <= 0 || !from || (flags & UV_UDP_PARTIAL))
-		return;
-	union rg_addr src;
-	memset(&src, 0, sizeof(src));
-	memcpy(&src, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-						       : sizeof(struct sockaddr_in));
-	const char *p = buf->base;
-	size_t n = (size_t)nread;
 	const char *sp = memchr(p, ' ', n < 256 ? n : 256);
-	if (!sp || sp == p) {
-		LOG_RL(LOG_NOTICE, "rtpp", NULL, "dropped UDP rtpproxy command without a cookie");
-		return;
-	}
-	size_t clen = (size_t)(sp - p);
-	size_t rlen;
-	const char *cached = replycache_get(x->replies, &src, p, clen, &rlen);
-	struct rg_buf out;
-	buf_init(&out);
-	if (cached) {
-		x->stats.duplicates++;
-		buf_append(&out, cached, rlen);
-	} else {
-		buf_append(&out, p, clen + 1);
-		rtpp_run(x->d, sp + 1, n - clen - 1, &out);
-		if (buf_ok(&out))
-			replycache_put(x->replies, &src, p, clen, out.data, out.len, rg_now_ms());
-	}
-	if (buf_ok(&out)) {
-		uv_buf_t b = uv_buf_init(out.data, (unsigned)out.len);
-		int r = uv_udp_try_send(&x->udp, &b, 1, &src.sa);
-		if (r < 0)
-			LOG_RL(LOG_WARNING, "rtpp", NULL, "cannot send UDP reply: %s", uv_strerror(r));
-	}
-	buf_free(&out);
+	if (!sp || sp == p)
+		return -EINVAL;
+	*f = (struct ctlsock_frame){ p, (size_t)(sp - p), sp + 1, n - (size_t)(sp - p) - 1, 0 };
+	return 0;
 }
 
-/* ---- UNIX stream ------------------------------------------------------- */
+static void udp_run(void *ctx, const struct ctlsock_frame *f, size_t n, struct rg_buf *out)
+{
+	struct rtpp_ctl *x = ctx;
+	(void)n;
+	rtpp_run(x->d, f->body, f->body_len, out);
+}
 
-static void ctl_free(struct rtpp_ctl *x);
+/* one read is one command, as with rtpproxy */
+static int unix_run(void *ctx, const char *p, size_t n, bool eof, struct rg_buf *out)
+{
+	struct rtpp_ctl *x = ctx;
+	(void)eof;
+	rtpp_run(x->d, p, n, out);
+	return 1;
+}
 
-struct rtpp_conn {
-	uv_pipe_t pipe;
-	uv_shutdown_t shut;
-	struct rtpp_ctl *x;
-	struct rtpp_conn *prev, *next;   /* x->conns */
-	uint64_t opened_ms;
-	bool done;                       /* answered: the rest is read and dropped */
-	char buf[RTPP_MAX_LINE + 2];
+static const struct ctlsock_proto rtpp_proto = {
+	.subsys = "rtpp",
+	.name = "rtpproxy",
+	.udp_what = "rtpproxy command",
+	.udp_option = "--listen-rtpp",
+	.unix_option = "--listen-rtpp-unix",
+	.default_port = 7722,
+	.udp_max = RTPP_MAX_LINE + 512,
+	.udp_batch = 1,
+	.unix_read = RTPP_MAX_LINE + 2,
+	.unix_half_close = true,
+	.unix_own = false,
+	.udp_allowed = NULL,
+	.udp_split = udp_split,
+	.udp_run = udp_run,
+	.unix_run = unix_run,
 };
-
-static void conn_closed(uv_handle_t *h)
-{
-	struct rtpp_conn *c = h->data;
-	struct rtpp_ctl *x = c->x;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		x->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	free(c);
-	if (x->closing && --x->closing == 0)
-		ctl_free(x);
-}
-
-static void conn_close(struct rtpp_conn *c)
-{
-	if (!uv_is_closing((uv_handle_t *)&c->pipe))
-		uv_close((uv_handle_t *)&c->pipe, conn_closed);
-}
-
-struct rtpp_write {
-	uv_write_t req;
-	struct rtpp_conn *c;
-	char *data;
-};
-
-static void shut_done(uv_shutdown_t *req, int status)
-{
-	(void)req;
-	(void)status;
-	/* the peer closes after reading; EOF (or the idle sweep) closes ours */
-}
-
-static void write_done(uv_write_t *w, int status)
-{
-	struct rtpp_write *wr = (struct rtpp_write *)w;
-	struct rtpp_conn *c = wr->c;
-	free(wr->data);
-	free(wr);
-	/* half-close instead of close: closing with unread input would reset
-	 * the connection and the peer might lose the reply */
-	if (status < 0 || uv_is_closing((uv_handle_t *)&c->pipe) ||
-	    uv_shutdown(&c->shut, (uv_stream_t *)&c->pipe, shut_done) < 0)
-		conn_close(c);
-}
-
-static void conn_reply(struct rtpp_conn *c, struct rg_buf *out)
-{
-	c->done = true;
-	size_t len;
-	char *data = buf_steal(out, &len);
-	struct rtpp_write *wr = data ? calloc(1, sizeof(*wr)) : NULL;
-	if (!wr) {
-		free(data);
-		conn_close(c);
-		return;
-	}
-	wr->c = c;
-	wr->data = data;
-	uv_buf_t b = uv_buf_init(data, (unsigned)len);
-	if (uv_write(&wr->req, (uv_stream_t *)&c->pipe, &b, 1, write_done) < 0) {
-		free(data);
-		free(wr);
-		conn_close(c);
-	}
-}
-
-static void conn_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
-{
-	struct rtpp_conn *c = h->data;
-	(void)size;
-	b->base = c->buf;
-	b->len = sizeof(c->buf);
-}
-
-static void conn_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
-{
-	struct rtpp_conn *c = s->data;
-	if (nread < 0) {
-		conn_close(c);
-		return;
-	}
-	if (nread == 0 || c->done)
-		return;
-	/* one read is one command, as with rtpproxy */
-	struct rg_buf out;
-	buf_init(&out);
-	rtpp_run(c->x->d, b->base, (size_t)nread, &out);
-	conn_reply(c, &out);
-	buf_free(&out);
-}
-
-static void unix_accept(uv_stream_t *server, int status)
-{
-	struct rtpp_ctl *x = server->data;
-	if (status < 0)
-		return;
-	struct rtpp_conn *c = calloc(1, sizeof(*c));
-	if (!c)
-		return;
-	c->x = x;
-	c->opened_ms = rg_now_ms();
-	c->next = x->conns;
-	if (x->conns)
-		x->conns->prev = c;
-	x->conns = c;
-	uv_pipe_init(x->d->loop, &c->pipe, 0);
-	c->pipe.data = c;
-	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0 ||
-	    uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read) < 0)
-		conn_close(c);
-}
 
 /* ---- open/close ---------------------------------------------------------- */
 
 static void on_timer(uv_timer_t *t)
 {
 	struct rtpp_ctl *x = t->data;
-	uint64_t now = rg_now_ms();
-	replycache_expire(x->replies, now);
-	/* a peer that never sends or never closes does not keep its fd */
-	for (struct rtpp_conn *c = x->conns; c; c = c->next)
-		if (now - c->opened_ms > RTPP_CONN_IDLE_MS)
-			conn_close(c);
-}
-
-static int open_udp(struct rtpp_ctl *x, const char *spec)
-{
-	union rg_addr a;
-	if (addr_parse_hostport(&a, spec, 7722) < 0) {
-		LOG(LOG_ERR, "rtpp", "--listen-rtpp: '%s' is not IP:PORT", spec);
-		return -EINVAL;
-	}
-	uv_udp_init(x->d->loop, &x->udp);
-	x->udp.data = x;
-	x->have_udp = true;
-	int r = uv_udp_bind(&x->udp, &a.sa, 0);
-	if (r == 0)
-		r = uv_udp_recv_start(&x->udp, udp_alloc, udp_recv);
-	if (r < 0) {
-		LOG(LOG_ERR, "rtpp", "cannot listen for rtpproxy commands on UDP %s: %s", spec, uv_strerror(r));
-		return r;
-	}
-	LOG(LOG_INFO, "rtpp", "rtpproxy protocol over UDP on %s", spec);
-	return 0;
-}
-
-static int open_unix(struct rtpp_ctl *x, const char *path)
-{
-	struct stat st;
-	if (strlen(path) >= sizeof(x->path)) {
-		LOG(LOG_ERR, "rtpp", "--listen-rtpp-unix: path too long");
-		return -ENAMETOOLONG;
-	}
-	snprintf(x->path, sizeof(x->path), "%s", path);
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			LOG(LOG_ERR, "rtpp", "%s exists and is not a socket", path);
-			return -EEXIST;
-		}
-		unlink(path);
-	}
-	uv_pipe_init(x->d->loop, &x->unix_sock, 0);
-	x->unix_sock.data = x;
-	x->have_unix = true;
-	mode_t old = umask(0777 & ~(mode_t)x->d->cfg.unix_mode);
-	int r = uv_pipe_bind(&x->unix_sock, path);
-	umask(old);
-	if (r == 0)
-		r = chmod(path, (mode_t)x->d->cfg.unix_mode) < 0 ? -errno : 0;
-	if (r == 0)
-		r = uv_listen((uv_stream_t *)&x->unix_sock, 128, unix_accept);
-	if (r < 0) {
-		LOG(LOG_ERR, "rtpp", "cannot listen on UNIX socket %s: %s", path, uv_strerror(r));
-		return r;
-	}
-	LOG(LOG_INFO, "rtpp", "rtpproxy protocol over UNIX socket %s", path);
-	return 0;
+	replycache_expire(x->replies, rg_now_ms());
 }
 
 int rtpp_open(struct rg_daemon *d)
@@ -566,24 +369,15 @@ int rtpp_open(struct rg_daemon *d)
 	if (r < 0)
 		return r;
 	uv_timer_start(&x->timer, on_timer, 1000, 1000);
-	if (udp && udp[0] && (r = open_udp(x, udp)) < 0)
-		return r;
-	if (path && path[0] && (r = open_unix(x, path)) < 0)
-		return r;
-	return 0;
-}
-
-static void ctl_free(struct rtpp_ctl *x)
-{
-	replycache_free(x->replies);
-	free(x);
+	struct ctlsock_counters cn = { NULL, &x->stats.duplicates };
+	return ctlsock_open(&x->sock, d, &rtpp_proto, x, x->replies, cn, udp, path);
 }
 
 static void ctl_closed(uv_handle_t *h)
 {
 	struct rtpp_ctl *x = h->data;
-	if (--x->closing == 0)
-		ctl_free(x);
+	replycache_free(x->replies);
+	free(x);
 }
 
 void rtpp_close(struct rg_daemon *d)
@@ -592,17 +386,7 @@ void rtpp_close(struct rg_daemon *d)
 	if (!x)
 		return;
 	d->rtpp = NULL;
-	/* x is freed when the last of its handles has closed */
-	x->closing = 1 + x->have_udp + x->have_unix;
-	for (struct rtpp_conn *c = x->conns; c; c = c->next) {
-		x->closing++;   /* every listed connection calls conn_closed() once */
-		conn_close(c);
-	}
-	if (x->have_udp)
-		uv_close((uv_handle_t *)&x->udp, ctl_closed);
-	if (x->have_unix) {
-		uv_close((uv_handle_t *)&x->unix_sock, ctl_closed);
-		unlink(x->path);
-	}
+	/* the sockets go first: no request reaches x once its timer has closed */
+	ctlsock_close(x->sock);
 	uv_close((uv_handle_t *)&x->timer, ctl_closed);
 }
