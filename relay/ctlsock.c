@@ -62,7 +62,7 @@ struct ctlsock {
 	size_t buflen;
 	struct rg_buf scratch;       /* the UDP reply being built */
 	int nq;
-	struct udp_reply q[];        /* replies waiting for the end of the batch */
+	struct udp_reply q[UDP_BATCH_MAX];   /* replies waiting for the end of the batch */
 };
 
 static void sock_free(struct ctlsock *s)
@@ -217,7 +217,7 @@ struct conn {
 	uv_timer_t idle;             /* a connection is closed 10 s after accept */
 	uv_shutdown_t shut;
 	struct ctlsock *s;
-	struct conn *prev, *next;    /* s->conns, until both handles have closed */
+	struct conn *next, **pprev;  /* s->conns, until both handles have closed */
 	struct rg_buf in;
 	bool done;                   /* answered: more input is dropped */
 	int handles;
@@ -229,12 +229,9 @@ static void conn_closed(uv_handle_t *h)
 	struct ctlsock *s = c->s;
 	if (--c->handles)
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
+	*c->pprev = c->next;
 	if (c->next)
-		c->next->prev = c->prev;
+		c->next->pprev = c->pprev;
 	buf_free(&c->in);
 	free(c);
 	if (s->closing && --s->closing == 0)
@@ -392,8 +389,9 @@ static void unix_accept(uv_stream_t *server, int status)
 	c->idle.data = c;
 	c->handles = 2;
 	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &s->conns;
 	s->conns = c;
 	uv_timer_start(&c->idle, conn_idle, CONN_IDLE_MS, 0);
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) < 0 ||
@@ -539,17 +537,11 @@ int ctlsock_open(struct ctlsock **out, struct rg_daemon *d, const struct ctlsock
 	bool udp = udp_spec && udp_spec[0], unx = unix_path && unix_path[0];
 	if (!udp && !unx)
 		return 0;
-	struct ctlsock *s = calloc(1, sizeof(*s) + (size_t)p->udp_batch * sizeof(s->q[0]));
+	struct ctlsock *s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->d = d;
-	s->p = p;
-	s->ctx = ctx;
-	s->cache = cache;
-	s->cn = counters;
-	buf_init(&s->scratch);
-	for (int i = 0; i < p->udp_batch; i++)
-		buf_init(&s->q[i].out);
+	/* the fields not named are zero: every buffer starts empty (buf_init) */
+	*s = (struct ctlsock){ .d = d, .p = p, .ctx = ctx, .cache = cache, .cn = counters };
 	int r = 0;
 	if (udp)
 		r = open_udp(s, udp_spec);

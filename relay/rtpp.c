@@ -328,21 +328,13 @@ static int unix_run(void *ctx, const char *p, size_t n, bool eof, struct rg_buf 
 }
 
 static const struct ctlsock_proto rtpp_proto = {
-	.subsys = "rtpp",
-	.name = "rtpproxy",
-	.udp_what = "rtpproxy command",
-	.udp_option = "--listen-rtpp",
-	.unix_option = "--listen-rtpp-unix",
-	.default_port = 7722,
-	.udp_max = RTPP_MAX_LINE + 512,
-	.udp_batch = 1,
-	.unix_read = RTPP_MAX_LINE + 2,
-	.unix_half_close = true,
-	.unix_own = false,
-	.udp_allowed = NULL,
-	.udp_split = udp_split,
-	.udp_run = udp_run,
-	.unix_run = unix_run,
+	.subsys = "rtpp", .name = "rtpproxy", .udp_what = "rtpproxy command",
+	.udp_option = "--listen-rtpp", .unix_option = "--listen-rtpp-unix", .default_port = 7722,
+	/* every source may send, and each reply leaves at once */
+	.udp_max = RTPP_MAX_LINE + 512, .udp_batch = 1, .udp_allowed = NULL,
+	.udp_split = udp_split, .udp_run = udp_run,
+	/* as rtpproxy did: no owner/group, no directory made for the socket */
+	.unix_read = RTPP_MAX_LINE + 2, .unix_half_close = true, .unix_own = false, .unix_run = unix_run,
 };
 
 /* ---- open/close ---------------------------------------------------------- */

@@ -24,6 +24,23 @@ def big_rcvbuf(s):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
 
 
+def check_relays(t, what, src, dst, n, gap=0.002):
+    """n packets sent from src (a leg of a Call) all reach dst."""
+    src.send_rtp(n, gap)
+    t.eq(what, n, len(dst.recv_rtp(n)))
+
+
+def check_in_order(t, got, step_ok, expect):
+    """step_ok(seq difference mod 2^16) holds between each two packets of got."""
+    seqs = [rtp_parse(p)["seq"] for p, _ in got]
+    t.ok("in order", all(step_ok((y - x) & 0xffff) for x, y in zip(seqs, seqs[1:])), expect, seqs[:5])
+
+
+def hang_up(c):
+    c.delete()
+    c.close()
+
+
 @suite.case
 def burst_beyond_buffer_ring(t):
     """3 x RING_BUFS packets sent back to back to one relay port: more than
@@ -35,8 +52,7 @@ def burst_beyond_buffer_ring(t):
         c = Call(d.ng).setup()
         big_rcvbuf(c.b.rtp)
         n = 3 * RING_BUFS
-        c.a.send_rtp(5, 0.002)   # latch first
-        t.eq("before the burst", 5, len(c.b.recv_rtp(5)))
+        check_relays(t, "before the burst", c.a, c.b, 5)   # latch first
         before = stats_packets(d)["relayed"]
         c.a.send_rtp(n, 0)
         got = c.b.recv_rtp(n, timeout=3.0, quiet=0.5)
@@ -46,15 +62,10 @@ def burst_beyond_buffer_ring(t):
         t.ok("more than one buffer ring's worth went through", len(got) > RING_BUFS,
              "> %d" % RING_BUFS, len(got))
         t.eq("no send errors", 0, after["dropped"]["send error"])
-        seqs = [rtp_parse(p)["seq"] for p, _ in got]
-        t.ok("in order", all(0 < ((y - x) & 0xffff) < 0x8000 for x, y in zip(seqs, seqs[1:])),
-             "increasing", seqs[:5])
-        c.a.send_rtp(10, 0.002)
-        t.eq("the stream relays after the burst", 10, len(c.b.recv_rtp(10)))
-        c.b.send_rtp(10, 0.002)
-        t.eq("and the other direction too", 10, len(c.a.recv_rtp(10)))
-        c.delete()
-        c.close()
+        check_in_order(t, got, lambda step: 0 < step < 0x8000, "increasing")
+        check_relays(t, "the stream relays after the burst", c.a, c.b, 10)
+        check_relays(t, "and the other direction too", c.b, c.a, 10)
+        hang_up(c)
 
 
 @suite.case
@@ -86,10 +97,8 @@ def bursts_on_many_streams(t):
         t.eq("arrived = relayed", stats_packets(d)["relayed"] - before, got)
         t.ok("most arrived", got >= 1800, ">= 1800 of 2000", got)
         for c in calls:
-            c.a.send_rtp(3, 0.002)
-            t.eq("relays afterwards", 3, len(c.b.recv_rtp(3)))
-            c.delete()
-            c.close()
+            check_relays(t, "relays afterwards", c.a, c.b, 3)
+            hang_up(c)
 
 
 @suite.case
@@ -119,12 +128,9 @@ def coalesce_keeps_everything(t):
         c.a.send_rtp(200, 0.0005)
         got = c.b.recv_rtp(200)
         t.eq("a paced stream: all arrive", 200, len(got))
-        seqs = [rtp_parse(p)["seq"] for p, _ in got]
-        t.ok("in order", all((y - x) & 0xffff == 1 for x, y in zip(seqs, seqs[1:])), "consecutive", seqs[:5])
-        c.b.send_rtp(50, 0)
-        t.eq("the other way, a burst", 50, len(c.a.recv_rtp(50)))
-        c.delete()
-        c.close()
+        check_in_order(t, got, lambda step: step == 1, "consecutive")
+        check_relays(t, "the other way, a burst", c.b, c.a, 50, gap=0)
+        hang_up(c)
 
 
 @suite.case
@@ -142,10 +148,8 @@ def coalesce_with_epoll_is_ignored(t):
     start-up and relays as usual."""
     with Daemon(ports=20, args=["--media-io=epoll", "--media-coalesce-us=500"]) as d:
         c = Call(d.ng).setup()
-        c.a.send_rtp(10, 0.002)
-        t.eq("relays", 10, len(c.b.recv_rtp(10)))
-        c.delete()
-        c.close()
+        check_relays(t, "relays", c.a, c.b, 10)
+        hang_up(c)
         log = open(os.path.join(d.dir, "stderr.log")).read()
         t.ok("start-up warning", "media-coalesce-us" in log and "ignored" in log, "warning", log[-300:])
 

@@ -40,12 +40,44 @@ static int pick_base(int n)
 	return 30000;
 }
 
-static void t_pairs_are_even_odd_and_bound(void)
+/* A pool of n loopback ports from a free base (returned in *base when asked
+ * for), with quarantine_ms; each test frees it with ports_pool_free(). */
+static struct ports_pool *pool_on_lo(int n, int quarantine_ms, int *base)
 {
 	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(20);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 19, 0), 0);
+	struct ports_pool *p = NULL;
+	int b = pick_base(n);
+	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, b, b + n - 1, quarantine_ms), 0);
+	if (base)
+		*base = b;
+	return p;
+}
+
+/* A pair taken at now and ended without recycling: its sockets closed and
+ * the pair released at now. Returns its RTP port. */
+static uint16_t pair_take_and_close(struct ports_pool *p, uint64_t now)
+{
+	int x = -1, y = -1;
+	uint16_t port = 0;
+	EXPECT_INT(ports_alloc_pair(p, now, &x, &y, &port), 0);
+	close(x);
+	close(y);
+	ports_release_pair(p, port, now);
+	return port;
+}
+
+/* A call's end as the relay does it: the pair is released and its sockets
+ * handed back to the pool, both at now. */
+static void pair_give_back(struct ports_pool *p, uint16_t port, int x, int y, uint64_t now)
+{
+	ports_release_pair(p, port, now);
+	ports_return_pair(p, port, x, y, now);
+}
+
+static void t_pairs_are_even_odd_and_bound(void)
+{
+	int base;
+	struct ports_pool *p = pool_on_lo(20, 0, &base);
 	EXPECT_INT(ports_total(p), 20);
 	int fds[20];
 	uint16_t ports[10];
@@ -74,16 +106,10 @@ static void t_pairs_are_even_odd_and_bound(void)
 
 static void t_quarantine(void)
 {
-	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(2);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 3000), 0);
+	struct ports_pool *p = pool_on_lo(2, 3000, NULL);
 	int x, y;
 	uint16_t port;
-	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), 0);
-	close(x);
-	close(y);
-	ports_release_pair(p, port, 1000);
+	pair_take_and_close(p, 1000);
 	EXPECT_INT(ports_in_use(p), 0);
 	EXPECT_INT(ports_resting(p, 2000), 2);
 	/* still resting at 3999 ms */
@@ -100,21 +126,13 @@ static void t_quarantine(void)
 
 static void t_random_start(void)
 {
-	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(400);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 399, 0), 0);
+	struct ports_pool *p = pool_on_lo(400, 0, NULL);
 	/* 20 fresh allocations, each released at once: if the start were fixed
 	 * they would all get the same port */
 	int distinct = 0;
 	uint16_t seen[20];
 	for (int i = 0; i < 20; i++) {
-		int x, y;
-		uint16_t port;
-		EXPECT_INT(ports_alloc_pair(p, 1, &x, &y, &port), 0);
-		close(x);
-		close(y);
-		ports_release_pair(p, port, 1);
+		uint16_t port = pair_take_and_close(p, 1);
 		int dup = 0;
 		for (int k = 0; k < distinct; k++)
 			dup |= seen[k] == port;
@@ -128,13 +146,11 @@ static void t_random_start(void)
 
 static void t_port_taken_by_others_is_skipped(void)
 {
-	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(4);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 3, 0), 0);
+	int base;
+	struct ports_pool *p = pool_on_lo(4, 0, &base);
 	/* someone else holds base+1: only the pair base+2/base+3 is usable */
 	int other = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in o = a;
+	struct sockaddr_in o = lo();
 	o.sin_port = htons((uint16_t)(base + 1));
 	EXPECT_INT(bind(other, (struct sockaddr *)&o, sizeof(o)), 0);
 	int x, y;
@@ -158,10 +174,7 @@ static uint16_t local_port(int fd)
 
 static void t_spare_reused_after_quarantine(void)
 {
-	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(2);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 1000), 0);
+	struct ports_pool *p = pool_on_lo(2, 1000, NULL);
 	EXPECT(ports_recycles(p));
 	int x, y, x2, y2;
 	uint16_t port, port2;
@@ -181,8 +194,7 @@ static void t_spare_reused_after_quarantine(void)
 	EXPECT_INT(local_port(y2), port + 1);
 	EXPECT_INT(ports_spare(p), 0);
 	EXPECT_INT(ports_in_use(p), 2);
-	ports_release_pair(p, port2, 3000);
-	ports_return_pair(p, port2, x2, y2, 3000);
+	pair_give_back(p, port2, x2, y2, 3000);
 	/* the pool closes its spares when it goes */
 	ports_pool_free(p);
 	EXPECT(!fd_open(x2) && !fd_open(y2));
@@ -190,20 +202,16 @@ static void t_spare_reused_after_quarantine(void)
 
 static void t_spare_is_drained(void)
 {
-	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(2);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 0), 0);
+	struct ports_pool *p = pool_on_lo(2, 0, NULL);
 	int x, y;
 	uint16_t port;
 	EXPECT_INT(ports_alloc_pair(p, 1, &x, &y, &port), 0);
-	ports_release_pair(p, port, 1);
-	ports_return_pair(p, port, x, y, 1);
+	pair_give_back(p, port, x, y, 1);
 	/* the old party keeps sending: 40 packets wait in the spare's queues */
 	int snd = socket(AF_INET, SOCK_DGRAM, 0);
 	for (int i = 0; i < 20; i++)
 		for (int c = 0; c < 2; c++) {
-			struct sockaddr_in to = a;
+			struct sockaddr_in to = lo();
 			to.sin_port = htons((uint16_t)(port + c));
 			sendto(snd, "old", 3, 0, (struct sockaddr *)&to, sizeof(to));
 		}
@@ -222,16 +230,12 @@ static void t_spare_is_drained(void)
 
 static void t_long_quarantine_closes(void)
 {
-	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(2);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 1, 5000), 0);
+	struct ports_pool *p = pool_on_lo(2, 5000, NULL);
 	EXPECT(!ports_recycles(p));
 	int x, y;
 	uint16_t port;
 	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), 0);
-	ports_release_pair(p, port, 1000);
-	ports_return_pair(p, port, x, y, 1000);
+	pair_give_back(p, port, x, y, 1000);
 	EXPECT_INT(ports_spare(p), 0);
 	EXPECT(!fd_open(x) && !fd_open(y));
 	EXPECT_INT(ports_alloc_pair(p, 6000, &x, &y, &port), 0);
@@ -242,18 +246,13 @@ static void t_long_quarantine_closes(void)
 
 static void t_idle_spares_expire(void)
 {
-	struct sockaddr_in a = lo();
-	struct ports_pool *p;
-	int base = pick_base(4);
-	EXPECT_INT(ports_pool_new(&p, (struct sockaddr *)&a, base, base + 3, 0), 0);
+	struct ports_pool *p = pool_on_lo(4, 0, NULL);
 	int x, y, x2, y2;
 	uint16_t port, port2;
 	EXPECT_INT(ports_alloc_pair(p, 1000, &x, &y, &port), 0);
 	EXPECT_INT(ports_alloc_pair(p, 1000, &x2, &y2, &port2), 0);
-	ports_release_pair(p, port, 1000);
-	ports_return_pair(p, port, x, y, 1000);
-	ports_release_pair(p, port2, 1500);
-	ports_return_pair(p, port2, x2, y2, 1500);
+	pair_give_back(p, port, x, y, 1000);
+	pair_give_back(p, port2, x2, y2, 1500);
 	EXPECT_INT(ports_spare(p), 4);
 	ports_expire_spares(p, 1000 + PORTS_SPARE_HOLD_MS - 1);
 	EXPECT_INT(ports_spare(p), 4);
