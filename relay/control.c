@@ -171,7 +171,8 @@ static int ng_unix_run(void *ctx, const char *p, size_t n, bool eof, struct rg_b
 static const struct ctlsock_proto ng_proto = {
 	.subsys = "control", .name = "ng", .udp_what = "control packet",
 	.udp_option = "--listen-ng", .unix_option = "--listen-unix", .default_port = 22222,
-	.udp_max = 65536, .udp_batch = UDP_BATCH, .udp_allowed = ng_allowed,
+	.udp_max = 65536, .udp_batch = UDP_BATCH,
+	.udp_allowed = ng_allowed, .udp_allow_option = "--ng-allow",
 	.udp_split = ng_udp_split, .udp_run = ng_udp_run,
 	/* closed after the reply; the socket gets --unix-owner/--unix-group */
 	.unix_read = 16384, .unix_half_close = false, .unix_own = true, .unix_run = ng_unix_run,

@@ -153,11 +153,12 @@ static void udp_queue(struct ctlsock *s, const union rg_addr *to, const char *p,
 		udp_flush(s);
 }
 
-static void udp_drop(struct ctlsock *s, const char *why)
+static void udp_drop(struct ctlsock *s, const char *why, const char *opt)
 {
 	if (s->cn.dropped)
 		(*s->cn.dropped)++;
-	LOG_RL(LOG_NOTICE, s->p->subsys, NULL, "dropped UDP %s %s", s->p->udp_what, why);
+	LOG_RL(LOG_NOTICE, s->p->subsys, NULL, "dropped UDP %s %s%s%s", s->p->udp_what, why,
+	       opt ? opt : "", opt ? ")" : "");
 }
 
 static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
@@ -175,16 +176,16 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	memcpy(&src, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 						       : sizeof(struct sockaddr_in));
 	if (flags & UV_UDP_PARTIAL) {
-		udp_drop(s, "(too large)");
+		udp_drop(s, "(too large)", NULL);
 		return;
 	}
 	if (p->udp_allowed && !p->udp_allowed(s->ctx, &src)) {
-		udp_drop(s, "(source not in --ng-allow)");
+		udp_drop(s, "(source not in ", p->udp_allow_option);
 		return;
 	}
 	struct ctlsock_frame f;
 	if (p->udp_split(buf->base, (size_t)nread, &f) < 0) {
-		udp_drop(s, "without a cookie");
+		udp_drop(s, "without a cookie", NULL);
 		return;
 	}
 	uint64_t now = rg_now_ms();

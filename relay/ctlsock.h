@@ -48,8 +48,10 @@ struct ctlsock_proto {
 				     * the connection); otherwise close at once */
 	bool unix_own;              /* create the socket's directory and give it
 				     * to --unix-owner/--unix-group */
-	/* UDP: may src send? NULL: anyone. */
+	/* UDP: may src send? NULL: anyone. udp_allow_option names the
+	 * option that decides, for the drop line. */
 	bool (*udp_allowed)(void *ctx, const union rg_addr *src);
+	const char *udp_allow_option;
 	/* UDP: splits a datagram. 0, or negative (no cookie: dropped). */
 	int (*udp_split)(const char *p, size_t n, struct ctlsock_frame *f);
 	/* UDP: appends the reply to f (datagram of n bytes) to out, which
