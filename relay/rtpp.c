@@ -333,8 +333,9 @@ static const struct ctlsock_proto rtpp_proto = {
 	/* every source may send, and each reply leaves at once */
 	.udp_max = RTPP_MAX_LINE + 512, .udp_batch = 1, .udp_allowed = NULL,
 	.udp_split = udp_split, .udp_run = udp_run,
-	/* as rtpproxy did: no owner/group, no directory made for the socket */
-	.unix_read = RTPP_MAX_LINE + 2, .unix_half_close = true, .unix_own = false, .unix_run = unix_run,
+	/* like ng's: the directory made, --unix-mode/--unix-owner/--unix-group
+	 * applied, so a proxy running as its own user can reach it */
+	.unix_read = RTPP_MAX_LINE + 2, .unix_half_close = true, .unix_own = true, .unix_run = unix_run,
 };
 
 /* ---- open/close ---------------------------------------------------------- */

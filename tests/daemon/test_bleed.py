@@ -8,6 +8,7 @@ SRTP leg, and control requests from a source outside --ng-allow.
 Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_bleed.py"""
 
 import os
+import tempfile
 import random
 import resource
 import select
@@ -317,6 +318,16 @@ def unix_socket_mode_owner_group(t):
     t.ok("and says why", "no group 'no-such-group-rg'" in d.log_text(), "the reason", d.tail(5))
     d.stopped = True
     d._logf.close()
+    # the rtpproxy socket gets the same: its directory made, mode, group
+    other = [g for g in grp.getgrall() if g.gr_gid != os.getgid()]
+    if os.geteuid() == 0 and other:
+        gid = other[0].gr_gid
+        path = os.path.join(tempfile.mkdtemp(prefix="rgtest-rtpp-"), "sub", "rtpp.sock")
+        with Daemon(ports=4, args=["--listen-rtpp-unix=" + path, "--unix-group=%d" % gid,
+                                   "--unix-mode=0640"]) as d:
+            st = os.stat(path)
+            t.eq("rtpproxy socket: mode", 0o640, stat.S_IMODE(st.st_mode))
+            t.eq("rtpproxy socket: group", gid, st.st_gid)
 
 
 def max_open_files(pid):
