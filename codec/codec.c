@@ -3,11 +3,20 @@
  * Each call checks what is common to every codec (NULL pointers, counts,
  * the PCM rate and channels the codec accepts) and then hands over to the
  * codec's ops from its description. Keeping the checks here means the
- * codec files hold nothing but codec work.
+ * codec files hold nothing but codec work. An encoder or decoder is one
+ * block (codec_impl.h): calloc'ed here, or the caller's memory
+ * (codec_enc_init/codec_dec_init) when the caller wants all of a
+ * transcoder in one mapping it gives back whole. codec_warm_up() runs
+ * every codec once so a daemon can pay the first use at start.
  */
 #include "codec_impl.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 
 static int check_params(const struct codec_desc *desc,
 			const struct codec_params *p)
@@ -38,6 +47,34 @@ static int new_args(const struct codec_desc *desc, const struct codec_params **p
 	return check_params(desc, *p);
 }
 
+size_t codec_enc_size(const struct codec_desc *desc,
+		      const struct codec_params *p)
+{
+	struct codec_params def;
+	if (new_args(desc, &p, &def, &def) < 0)
+		return 0;
+	return CODEC_ALIGN(desc->ops->enc_size(p));
+}
+
+/* Builds the encoder in mem (zeroed here, size bytes). */
+static int enc_build(const struct codec_desc *desc, const struct codec_params *p,
+		     void *mem, bool placed, struct codec_enc **out)
+{
+	struct codec_enc *e = mem;
+	int rc = desc->ops->enc_init(e, p);
+	if (rc < 0) {
+		if (desc->ops->enc_fini)
+			desc->ops->enc_fini(e);
+		return rc;
+	}
+	e->desc = desc;
+	e->pcm_rate = p->pcm_rate;
+	e->channels = p->channels;
+	e->placed = placed;
+	*out = e;
+	return 0;
+}
+
 int codec_enc_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_enc **out)
 {
@@ -45,21 +82,36 @@ int codec_enc_new(const struct codec_desc *desc,
 	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
-	struct codec_enc *e = NULL;
-	rc = desc->ops->enc_new(desc, p, &e);
+	void *mem = calloc(1, desc->ops->enc_size(p));
+	if (!mem)
+		return -ENOMEM;
+	rc = enc_build(desc, p, mem, false, out);
+	if (rc < 0)
+		free(mem);
+	return rc;
+}
+
+int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
+		   void *mem, size_t size, struct codec_enc **out)
+{
+	struct codec_params def;
+	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
-	e->desc = desc;
-	e->pcm_rate = p->pcm_rate;
-	e->channels = p->channels;
-	*out = e;
-	return 0;
+	if (!mem || (uintptr_t)mem % 16 || size < CODEC_ALIGN(desc->ops->enc_size(p)))
+		return -EINVAL;
+	memset(mem, 0, size);
+	return enc_build(desc, p, mem, true, out);
 }
 
 void codec_enc_free(struct codec_enc *enc)
 {
-	if (enc)
-		enc->desc->ops->enc_free(enc);
+	if (!enc)
+		return;
+	if (enc->desc->ops->enc_fini)
+		enc->desc->ops->enc_fini(enc);
+	if (!enc->placed)
+		free(enc);
 }
 
 int codec_encode(struct codec_enc *enc, const int16_t *pcm, int samples,
@@ -82,6 +134,34 @@ const struct codec_desc *codec_enc_desc(const struct codec_enc *enc)
 	return enc ? enc->desc : NULL;
 }
 
+size_t codec_dec_size(const struct codec_desc *desc,
+		      const struct codec_params *p)
+{
+	struct codec_params def;
+	if (new_args(desc, &p, &def, &def) < 0)
+		return 0;
+	return CODEC_ALIGN(desc->ops->dec_size(p));
+}
+
+/* Builds the decoder in mem (zeroed here, size bytes). */
+static int dec_build(const struct codec_desc *desc, const struct codec_params *p,
+		     void *mem, bool placed, struct codec_dec **out)
+{
+	struct codec_dec *d = mem;
+	int rc = desc->ops->dec_init(d, p);
+	if (rc < 0) {
+		if (desc->ops->dec_fini)
+			desc->ops->dec_fini(d);
+		return rc;
+	}
+	d->desc = desc;
+	d->pcm_rate = p->pcm_rate;
+	d->channels = p->channels;
+	d->placed = placed;
+	*out = d;
+	return 0;
+}
+
 int codec_dec_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_dec **out)
 {
@@ -89,21 +169,36 @@ int codec_dec_new(const struct codec_desc *desc,
 	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
-	struct codec_dec *d = NULL;
-	rc = desc->ops->dec_new(desc, p, &d);
+	void *mem = calloc(1, desc->ops->dec_size(p));
+	if (!mem)
+		return -ENOMEM;
+	rc = dec_build(desc, p, mem, false, out);
+	if (rc < 0)
+		free(mem);
+	return rc;
+}
+
+int codec_dec_init(const struct codec_desc *desc, const struct codec_params *p,
+		   void *mem, size_t size, struct codec_dec **out)
+{
+	struct codec_params def;
+	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
-	d->desc = desc;
-	d->pcm_rate = p->pcm_rate;
-	d->channels = p->channels;
-	*out = d;
-	return 0;
+	if (!mem || (uintptr_t)mem % 16 || size < CODEC_ALIGN(desc->ops->dec_size(p)))
+		return -EINVAL;
+	memset(mem, 0, size);
+	return dec_build(desc, p, mem, true, out);
 }
 
 void codec_dec_free(struct codec_dec *dec)
 {
-	if (dec)
-		dec->desc->ops->dec_free(dec);
+	if (!dec)
+		return;
+	if (dec->desc->ops->dec_fini)
+		dec->desc->ops->dec_fini(dec);
+	if (!dec->placed)
+		free(dec);
 }
 
 int codec_decode(struct codec_dec *dec, const uint8_t *payload, size_t len,
@@ -156,4 +251,77 @@ const char *codec_strerror(int err)
 	case -EIO: return "codec library failure";
 	default: return "unknown codec error";
 	}
+}
+
+/* One codec at one PCM rate: encode a few 20 ms frames of a tone, decode
+ * them, conceal a lost frame, decode once more. */
+static int warm_one(const struct codec_desc *desc, int rate)
+{
+	struct codec_params p;
+	codec_params_default(desc, &p);
+	p.pcm_rate = rate;
+	p.fec = true;
+	int n = rate / 50;
+	int16_t pcm[48000 / 50];
+	uint8_t pkt[3][1500];
+	int len[3];
+	for (int i = 0; i < n; i++)
+		pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 1000 * i / rate));
+	/* in a mapping of their own, as a transcoder places them: the
+	 * warm-up leaves no heap behind in the calling thread's arena */
+	size_t es = codec_enc_size(desc, &p), ds = codec_dec_size(desc, &p);
+	if (!es || !ds)
+		return -EINVAL;
+	char *mem = mmap(NULL, es + ds, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return -ENOMEM;
+	struct codec_enc *e = NULL;
+	struct codec_dec *d = NULL;
+	int rc = codec_enc_init(desc, &p, mem, es, &e);
+	if (rc == 0)
+		rc = codec_dec_init(desc, &p, mem + es, ds, &d);
+	for (int k = 0; rc == 0 && k < 3; k++) {
+		len[k] = codec_encode(e, pcm, n, pkt[k], sizeof(pkt[k]));
+		rc = len[k] < 0 ? len[k] : 0;
+	}
+	for (int k = 0; rc == 0 && k < 3; k++) {
+		int r = len[k] > 0 ? codec_decode(d, pkt[k], (size_t)len[k], pcm, n) : 0;
+		if (r >= 0 && k == 1)
+			r = codec_decode_lost(d, pkt[2], (size_t)len[2], pcm, n);
+		rc = r < 0 ? r : 0;
+	}
+	if (rc == 0)
+		rc = codec_decode_lost(d, NULL, 0, pcm, n) < 0 ? -EIO : 0;
+	codec_dec_free(d);
+	codec_enc_free(e);
+	munmap(mem, es + ds);
+	return rc;
+}
+
+int codec_warm_up(void)
+{
+	size_t count;
+	const struct codec_desc *const *all = codec_registry(&count);
+	int rc = 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct codec_desc *desc = all[i];
+		if (!desc->ops || !codec_ptime_ok(desc, 20))
+			continue;
+		for (const int *r = desc->ops->pcm_rates; *r; r++) {
+			int w = warm_one(desc, *r);
+			if (w < 0 && rc == 0)
+				rc = w;
+		}
+	}
+	int16_t pcm[160];
+	struct codec_dtmf_gen *g = NULL;
+	struct codec_dtmf_det *det = NULL;
+	if (codec_dtmf_gen_new(8000, &g) == 0 && codec_dtmf_gen_start(g, 5, 10) == 0)
+		codec_dtmf_gen_fill(g, pcm, 160);
+	codec_dtmf_gen_free(g);
+	struct codec_dtmf_tone tone[2];
+	if (codec_dtmf_det_new(8000, &det) == 0)
+		codec_dtmf_det_feed(det, pcm, 160, tone, 2);
+	codec_dtmf_det_free(det);
+	return rc;
 }

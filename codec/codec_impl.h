@@ -5,6 +5,13 @@
  * first member; codec.c checks arguments common to all codecs before it
  * calls an op, so ops may assume non-NULL pointers, samples > 0 and a
  * pcm_rate/channels combination their *_new accepted.
+ *
+ * An encoder or decoder lives in one block of *_size() bytes that codec.c
+ * provides zeroed (its own calloc, or the caller's memory through
+ * codec_enc_init()/codec_dec_init()); *_init builds the object at the start
+ * of the block, with any library state after it in the same block, and
+ * *_fini (may be NULL) releases only what a library allocated by itself
+ * (bcg729). The block is freed by codec.c, or by its owner.
  */
 #ifndef RG_CODEC_IMPL_H
 #define RG_CODEC_IMPL_H
@@ -16,6 +23,7 @@ struct codec_enc {
 	int pcm_rate;
 	int channels;
 	int delay;
+	bool placed;        /* in the caller's memory: not freed here */
 };
 
 struct codec_dec {
@@ -23,20 +31,24 @@ struct codec_dec {
 	int pcm_rate;
 	int channels;
 	int delay;
+	bool placed;
 };
+
+/* Offsets inside a block: library state aligned as malloc would. */
+#define CODEC_ALIGN(n) (((n) + 15) & ~(size_t)15)
 
 struct codec_ops {
 	/* pcm_rate values this codec accepts, 0-terminated */
 	const int *pcm_rates;
 	int max_channels;
-	int (*enc_new)(const struct codec_desc *, const struct codec_params *,
-		       struct codec_enc **);
-	void (*enc_free)(struct codec_enc *);
+	size_t (*enc_size)(const struct codec_params *);
+	int (*enc_init)(struct codec_enc *, const struct codec_params *);
+	void (*enc_fini)(struct codec_enc *);
 	int (*encode)(struct codec_enc *, const int16_t *, int, uint8_t *,
 		      size_t);
-	int (*dec_new)(const struct codec_desc *, const struct codec_params *,
-		       struct codec_dec **);
-	void (*dec_free)(struct codec_dec *);
+	size_t (*dec_size)(const struct codec_params *);
+	int (*dec_init)(struct codec_dec *, const struct codec_params *);
+	void (*dec_fini)(struct codec_dec *);
 	int (*decode)(struct codec_dec *, const uint8_t *, size_t, int16_t *,
 		      int);
 	int (*decode_lost)(struct codec_dec *, const uint8_t *, size_t,

@@ -132,19 +132,14 @@ struct g711_dec {
 	plc_state_t plc;
 };
 
-static int g711_enc_new(const struct codec_desc *desc,
-			const struct codec_params *p, struct codec_enc **out)
+static size_t g711_enc_size(const struct codec_params *p)
 {
-	struct codec_enc *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	*out = e;
-	return 0;
+	return sizeof(struct codec_enc);
 }
 
-static void g711_enc_free(struct codec_enc *e)
+static int g711_enc_init(struct codec_enc *e, const struct codec_params *p)
 {
-	free(e);
+	return 0;
 }
 
 static int pcmu_encode(struct codec_enc *e, const int16_t *pcm, int samples,
@@ -167,20 +162,16 @@ static int pcma_encode(struct codec_enc *e, const int16_t *pcm, int samples,
 	return samples;
 }
 
-static int g711_dec_new(const struct codec_desc *desc,
-			const struct codec_params *p, struct codec_dec **out)
+static size_t g711_dec_size(const struct codec_params *p)
 {
-	struct g711_dec *d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	plc_init(&d->plc);
-	*out = &d->base;
-	return 0;
+	return sizeof(struct g711_dec);
 }
 
-static void g711_dec_free(struct codec_dec *base)
+static int g711_dec_init(struct codec_dec *base, const struct codec_params *p)
 {
-	free(base);
+	struct g711_dec *d = (struct g711_dec *)base;
+	plc_init(&d->plc);
+	return 0;
 }
 
 static int g711_decode(struct codec_dec *base, const int16_t *table,
@@ -249,11 +240,11 @@ static int g711_duration(const uint8_t *payload, size_t len)
 const struct codec_ops codec_pcmu_ops = {
 	.pcm_rates = g711_rates,
 	.max_channels = 1,
-	.enc_new = g711_enc_new,
-	.enc_free = g711_enc_free,
+	.enc_size = g711_enc_size,
+	.enc_init = g711_enc_init,
 	.encode = pcmu_encode,
-	.dec_new = g711_dec_new,
-	.dec_free = g711_dec_free,
+	.dec_size = g711_dec_size,
+	.dec_init = g711_dec_init,
 	.decode = pcmu_decode,
 	.decode_lost = g711_decode_lost,
 	.dec_reset = g711_dec_reset,
@@ -263,11 +254,11 @@ const struct codec_ops codec_pcmu_ops = {
 const struct codec_ops codec_pcma_ops = {
 	.pcm_rates = g711_rates,
 	.max_channels = 1,
-	.enc_new = g711_enc_new,
-	.enc_free = g711_enc_free,
+	.enc_size = g711_enc_size,
+	.enc_init = g711_enc_init,
 	.encode = pcma_encode,
-	.dec_new = g711_dec_new,
-	.dec_free = g711_dec_free,
+	.dec_size = g711_dec_size,
+	.dec_init = g711_dec_init,
 	.decode = pcma_decode,
 	.decode_lost = g711_decode_lost,
 	.dec_reset = g711_dec_reset,

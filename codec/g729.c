@@ -36,27 +36,28 @@ struct g729_dec {
 	bcg729DecoderChannelContextStruct *ctx;
 };
 
-static int g729_enc_new(const struct codec_desc *desc,
-			const struct codec_params *p, struct codec_enc **out)
+static size_t g729_enc_size(const struct codec_params *p)
 {
-	struct g729_enc *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
+	return sizeof(struct g729_enc);
+}
+
+/* bcg729 allocates its channel state itself (about 1.7 KB) */
+static int g729_enc_init(struct codec_enc *base, const struct codec_params *p)
+{
+	struct g729_enc *e = (struct g729_enc *)base;
 	e->ctx = initBcg729EncoderChannel(p->annexb ? 1 : 0);
-	if (!e->ctx) {
-		free(e);
+	if (!e->ctx)
 		return -ENOMEM;
-	}
 	e->base.delay = LOOKAHEAD;
-	*out = &e->base;
 	return 0;
 }
 
-static void g729_enc_free(struct codec_enc *base)
+static void g729_enc_fini(struct codec_enc *base)
 {
 	struct g729_enc *e = (struct g729_enc *)base;
-	closeBcg729EncoderChannel(e->ctx);
-	free(e);
+	if (e->ctx)
+		closeBcg729EncoderChannel(e->ctx);
+	e->ctx = NULL;
 }
 
 static int g729_encode(struct codec_enc *base, const int16_t *pcm,
@@ -101,26 +102,24 @@ static int frames_in(size_t len)
 	return (int)(len / FRAME_BYTES) + (rem ? 1 : 0);
 }
 
-static int g729_dec_new(const struct codec_desc *desc,
-			const struct codec_params *p, struct codec_dec **out)
+static size_t g729_dec_size(const struct codec_params *p)
 {
-	struct g729_dec *d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->ctx = initBcg729DecoderChannel();
-	if (!d->ctx) {
-		free(d);
-		return -ENOMEM;
-	}
-	*out = &d->base;
-	return 0;
+	return sizeof(struct g729_dec);
 }
 
-static void g729_dec_free(struct codec_dec *base)
+static int g729_dec_init(struct codec_dec *base, const struct codec_params *p)
 {
 	struct g729_dec *d = (struct g729_dec *)base;
-	closeBcg729DecoderChannel(d->ctx);
-	free(d);
+	d->ctx = initBcg729DecoderChannel();
+	return d->ctx ? 0 : -ENOMEM;
+}
+
+static void g729_dec_fini(struct codec_dec *base)
+{
+	struct g729_dec *d = (struct g729_dec *)base;
+	if (d->ctx)
+		closeBcg729DecoderChannel(d->ctx);
+	d->ctx = NULL;
 }
 
 static int g729_decode(struct codec_dec *base, const uint8_t *in, size_t len,
@@ -174,11 +173,13 @@ static int g729_duration(const uint8_t *payload, size_t len)
 const struct codec_ops codec_g729_ops = {
 	.pcm_rates = g729_rates,
 	.max_channels = 1,
-	.enc_new = g729_enc_new,
-	.enc_free = g729_enc_free,
+	.enc_size = g729_enc_size,
+	.enc_init = g729_enc_init,
+	.enc_fini = g729_enc_fini,
 	.encode = g729_encode,
-	.dec_new = g729_dec_new,
-	.dec_free = g729_dec_free,
+	.dec_size = g729_dec_size,
+	.dec_init = g729_dec_init,
+	.dec_fini = g729_dec_fini,
 	.decode = g729_decode,
 	.decode_lost = g729_decode_lost,
 	.dec_reset = g729_dec_reset,

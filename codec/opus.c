@@ -10,7 +10,8 @@
  * 70, 90, 110 ms) are built from 10 ms frames with a repacketizer that lives
  * in the encoder and the frames' bytes on the stack, so encoding never
  * allocates and an encoder keeps no scratch of its own: it is libopus's
- * state and a few words (see opus_encoder_get_size()). Decoding conceals losses
+ * state and a few words (see opus_encoder_get_size()), built in one block
+ * with opus_encoder_init() (codec_impl.h), so a caller may place it. Decoding conceals losses
  * with libopus's PLC, or with in-band FEC when the next packet is at hand.
  */
 #include "codec_impl.h"
@@ -72,29 +73,28 @@ static int bandwidth_for(int rate)
 	return OPUS_BANDWIDTH_FULLBAND;
 }
 
-static void opus_enc_free(struct codec_enc *base)
+/* The encoder block: struct opus_enc, then libopus's encoder and
+ * repacketizer states, each aligned. */
+static size_t enc_off_oe(void) { return CODEC_ALIGN(sizeof(struct opus_enc)); }
+static size_t enc_off_rp(const struct codec_params *p)
 {
-	struct opus_enc *e = (struct opus_enc *)base;
-	opus_encoder_destroy(e->oe);
-	opus_repacketizer_destroy(e->rp);
-	free(e);
+	return enc_off_oe() + CODEC_ALIGN((size_t)opus_encoder_get_size(p->channels));
 }
 
-static int opus_enc_new(const struct codec_desc *desc,
-			const struct codec_params *p, struct codec_enc **out)
+static size_t opus_enc_size(const struct codec_params *p)
 {
-	int err;
-	struct opus_enc *e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	e->oe = opus_encoder_create(p->pcm_rate, p->channels,
-				    OPUS_APPLICATION_VOIP, &err);
-	e->rp = opus_repacketizer_create();
-	if (!e->oe || !e->rp) {
-		int rc = e->oe ? -ENOMEM : map_err(err);
-		opus_enc_free(&e->base);
-		return rc;
-	}
+	return enc_off_rp(p) + (size_t)opus_repacketizer_get_size();
+}
+
+static int opus_enc_init(struct codec_enc *base, const struct codec_params *p)
+{
+	struct opus_enc *e = (struct opus_enc *)base;
+	e->oe = (OpusEncoder *)((char *)e + enc_off_oe());
+	e->rp = (OpusRepacketizer *)((char *)e + enc_off_rp(p));
+	int err = opus_encoder_init(e->oe, p->pcm_rate, p->channels, OPUS_APPLICATION_VOIP);
+	if (err != OPUS_OK)
+		return map_err(err);
+	opus_repacketizer_init(e->rp);
 	int bitrate = p->bitrate > 0 ? p->bitrate : default_bitrate(p->pcm_rate);
 	if (p->maxaveragebitrate > 0 && bitrate > p->maxaveragebitrate)
 		bitrate = p->maxaveragebitrate;
@@ -117,13 +117,10 @@ static int opus_enc_new(const struct codec_desc *desc,
 	    opus_encoder_ctl(e->oe, OPUS_SET_DTX(p->dtx ? 1 : 0)) != OPUS_OK ||
 	    opus_encoder_ctl(e->oe, OPUS_SET_VBR(p->cbr ? 0 : 1)) != OPUS_OK ||
 	    opus_encoder_ctl(e->oe, OPUS_SET_MAX_BANDWIDTH(bandwidth_for(play))) != OPUS_OK ||
-	    opus_encoder_ctl(e->oe, OPUS_GET_LOOKAHEAD(&lookahead)) != OPUS_OK) {
-		opus_enc_free(&e->base);
+	    opus_encoder_ctl(e->oe, OPUS_GET_LOOKAHEAD(&lookahead)) != OPUS_OK)
 		return -EINVAL;
-	}
 	e->dtx = p->dtx;
 	e->base.delay = lookahead;
-	*out = &e->base;
 	return 0;
 }
 
@@ -175,27 +172,19 @@ static int opus_encode_op(struct codec_enc *base, const int16_t *pcm,
 	return n < 0 ? map_err(n) : n;
 }
 
-static int opus_dec_new(const struct codec_desc *desc,
-			const struct codec_params *p, struct codec_dec **out)
+static size_t dec_off_od(void) { return CODEC_ALIGN(sizeof(struct opus_dec)); }
+
+static size_t opus_dec_size(const struct codec_params *p)
 {
-	int err;
-	struct opus_dec *d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->od = opus_decoder_create(p->pcm_rate, p->channels, &err);
-	if (!d->od) {
-		free(d);
-		return map_err(err);
-	}
-	*out = &d->base;
-	return 0;
+	return dec_off_od() + (size_t)opus_decoder_get_size(p->channels);
 }
 
-static void opus_dec_free(struct codec_dec *base)
+static int opus_dec_init(struct codec_dec *base, const struct codec_params *p)
 {
 	struct opus_dec *d = (struct opus_dec *)base;
-	opus_decoder_destroy(d->od);
-	free(d);
+	d->od = (OpusDecoder *)((char *)d + dec_off_od());
+	int err = opus_decoder_init(d->od, p->pcm_rate, p->channels);
+	return err == OPUS_OK ? 0 : map_err(err);
 }
 
 static int opus_decode_op(struct codec_dec *base, const uint8_t *in,
@@ -241,11 +230,11 @@ static int opus_duration(const uint8_t *payload, size_t len)
 const struct codec_ops codec_opus_ops = {
 	.pcm_rates = opus_rates,
 	.max_channels = 2,
-	.enc_new = opus_enc_new,
-	.enc_free = opus_enc_free,
+	.enc_size = opus_enc_size,
+	.enc_init = opus_enc_init,
 	.encode = opus_encode_op,
-	.dec_new = opus_dec_new,
-	.dec_free = opus_dec_free,
+	.dec_size = opus_dec_size,
+	.dec_init = opus_dec_init,
 	.decode = opus_decode_op,
 	.decode_lost = opus_decode_lost_op,
 	.dec_reset = opus_dec_reset,

@@ -6,11 +6,16 @@
  * deletion to its worker. The worker hands the session back when it has
  * stopped receiving (worker_take_done); calls_reap then gives its sockets
  * to the port pool, which keeps them for reuse or closes them.
+ * The bucket array (128 KB) is mapped populated at start: each new call
+ * would otherwise fault in the page its hash lands on, memory that grows
+ * with the first calls and stays resident after they end, though it is a
+ * fixed cost of the daemon.
  */
 #include "call.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "log.h"
 #include "negotiate.h"
@@ -38,8 +43,17 @@ static uint32_t hash_str(const char *s)
 int calls_init(struct rg_daemon *d)
 {
 	d->nbuckets = 16384;
-	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+	void *b = mmap(NULL, d->nbuckets * sizeof(*d->buckets), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	d->buckets = b == MAP_FAILED ? NULL : b;
 	return d->buckets ? 0 : -1;
+}
+
+void calls_fini(struct rg_daemon *d)
+{
+	if (d->buckets)
+		munmap(d->buckets, d->nbuckets * sizeof(*d->buckets));
+	d->buckets = NULL;
 }
 
 struct call *call_find(struct rg_daemon *d, const char *call_id)

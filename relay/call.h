@@ -66,7 +66,9 @@ void calls_wake_workers(struct rg_daemon *d);
 void calls_loop_pass(struct rg_daemon *d);
 /* Once a second: timeouts and delayed deletes, spare sockets expired. */
 void call_tick(struct rg_daemon *d, uint64_t now_ms);
+/* The call table: mapped (and resident) at start, unmapped at exit. */
 int calls_init(struct rg_daemon *d);
+void calls_fini(struct rg_daemon *d);
 /* Installs stages (session.h struct mmedia) for one leg's media: directly
  * while the session is not yet on its worker, else through the worker's
  * mailbox. The stages belong to the session from then on. */

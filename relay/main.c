@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < d.nifaces; i++)
 		ports_pool_free(d.ifaces[i].pool);
 	free(d.workers);
-	free(d.buckets);
+	calls_fini(&d);
 	if (d.cfg.pidfile[0])
 		unlink(d.cfg.pidfile);
 	config_free(&d.cfg);

@@ -38,7 +38,13 @@
  * paired) what the sibling direction received from it.
  * Everything is allocated in xcoder_new(); xcoder_rtp_in() neither
  * allocates nor locks (G.729's codec_dec_reset() on an SSRC change is the
- * codec library's one documented exception).
+ * codec library's one documented exception). A transcoder is one mapping
+ * of its own (mmap): the struct, accumulator and hold store, then the
+ * decoder and encoder built in place (codec_dec_init, codec_enc_init; only
+ * bcg729 keeps its ~2 KB channel state in its own malloc). xcoder_free()
+ * unmaps it, so an ended call returns exactly the pages its transcoders
+ * used, rather than leaving them in malloc's arenas where a few live or
+ * cached small blocks would keep them resident.
  */
 #include "transcode.h"
 
@@ -47,8 +53,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rtcp.h"
 #include "rtp.h"
@@ -155,7 +163,8 @@ struct xcoder {
 
 	int in_max, acc_max;       /* samples at rate */
 	int16_t *acc;              /* PCM waiting to be encoded, and decode room */
-	int16_t mem[];             /* acc, then hold, allocated with the struct */
+	size_t map_len;            /* the mapping this struct starts */
+	int16_t mem[];             /* acc, then hold, then the decoder and encoder */
 };
 
 /* ---- time conversions ---- */
@@ -845,9 +854,21 @@ int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
 	int out_frame = rate * cfg->out.ptime_ms / 1000;
 	int acc_max = in_max + out_frame + rate * XC_BACKLOG_MS / 1000;
 	int hold = hold_cap(&cfg->in);
-	struct xcoder *x = calloc(1, sizeof(*x) + (size_t)acc_max * sizeof(int16_t) + (size_t)hold);
-	if (!x)
+	struct codec_params inp = cfg->in.params, outp = cfg->out.params;
+	inp.channels = outp.channels = 1;
+	size_t head = (sizeof(struct xcoder) + (size_t)acc_max * sizeof(int16_t) + (size_t)hold + 15) &
+		      ~(size_t)15;
+	size_t dec_size = codec_dec_size(cfg->in.desc, &inp);
+	size_t enc_size = codec_enc_size(cfg->out.desc, &outp);
+	if (!dec_size || !enc_size)
+		return cfg->in.desc->ops && cfg->out.desc->ops ? -EINVAL : -ENOTSUP;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (head + dec_size + enc_size + page - 1) / page * page;
+	void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
 		return -ENOMEM;
+	struct xcoder *x = map;   /* zero-filled by the kernel */
+	x->map_len = len;
 	x->in_max = in_max;
 	x->acc_max = acc_max;
 	x->acc = x->mem;
@@ -866,9 +887,11 @@ int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
 	int r = -EINVAL;
 	if (x->out_frame <= 0 || x->out_frame > x->in_max)
 		goto fail;
-	if ((r = codec_dec_new(x->in.desc, &x->in.params, &x->dec)) < 0)
+	if ((r = codec_dec_init(x->in.desc, &x->in.params, (char *)x + head, dec_size,
+				&x->dec)) < 0)
 		goto fail;
-	if ((r = codec_enc_new(x->out.desc, &x->out.params, &x->enc)) < 0)
+	if ((r = codec_enc_init(x->out.desc, &x->out.params, (char *)x + head + dec_size,
+				enc_size, &x->enc)) < 0)
 		goto fail;
 	if (x->in.te_pt >= 0 && x->out.te_pt < 0 &&
 	    (r = codec_dtmf_gen_new(x->rate, &x->gen)) < 0)
@@ -886,7 +909,7 @@ fail:
 	codec_dec_free(x->dec);
 	codec_enc_free(x->enc);
 	codec_dtmf_gen_free(x->gen);
-	free(x);
+	munmap(x, x->map_len);
 	return r;
 }
 
@@ -917,5 +940,5 @@ void xcoder_free(struct xcoder *x)
 	codec_dec_free(x->dec);
 	codec_enc_free(x->enc);
 	codec_dtmf_gen_free(x->gen);
-	free(x);
+	munmap(x, x->map_len);
 }

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <codec/codec.h>
+
 #include "log.h"
 #include "session.h"
 #include "srtp.h"
@@ -222,6 +224,14 @@ static void thread_main(void *arg)
 		LOG(LOG_ERR, "worker", "worker %d: cannot set scheduling %s: %s (realtime needs "
 		    "CAP_SYS_NICE or RLIMIT_RTPRIO); running as started", w->idx, how, strerror(-sr));
 	}
+	/* every codec once before the first packet: the library code and
+	 * tables a transcoded call needs, and this thread's stack as deep as
+	 * a codec takes it, become part of the idle daemon (about 1 MB,
+	 * README "How it is built") instead of faulting in within the first
+	 * calls' packet path and staying resident after they end */
+	int wr = codec_warm_up();
+	if (wr < 0)
+		LOG(LOG_WARNING, "worker", "worker %d: codec warm-up: %s", w->idx, codec_strerror(wr));
 	if (w->ur && uring_start(w) < 0) {
 		LOG(LOG_ERR, "worker", "worker %d: cannot watch its io_uring", w->idx);
 		abort();

@@ -1142,6 +1142,82 @@ static void t_garbage_payloads(void)
 	}
 }
 
+
+/* An encoder and decoder built in the caller's memory (codec_enc_init,
+ * codec_dec_init) give the same bytes and samples as ones from
+ * codec_enc_new/codec_dec_new, take no heap for G.711 and Opus (bcg729
+ * allocates its channel state itself), refuse memory too small or misaligned, and
+ * codec_*_free leaves the caller's memory alone. */
+static void t_placed(void)
+{
+	static const struct { const char *name; int rate; int libc_allocs; } c[] = {
+		{ "PCMU", 8000, 0 }, { "PCMA", 8000, 0 }, { "opus", 8000, 0 },
+		{ "opus", 48000, 0 }, { "G729", 8000, -1 },   /* -1: bcg729's own */
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const struct codec_desc *d = codec_find(c[i].name, 0, 0);
+		struct codec_params p;
+		codec_params_default(d, &p);
+		p.pcm_rate = c[i].rate;
+		size_t es = codec_enc_size(d, &p), ds = codec_dec_size(d, &p);
+		EXPECT(es > 0 && es % 16 == 0);
+		EXPECT(ds > 0 && ds % 16 == 0);
+		char *mem = aligned_alloc(16, es + ds + 16);
+		memset(mem, 0xa5, es + ds + 16);
+		struct codec_enc *e1 = NULL, *e2 = NULL;
+		struct codec_dec *d1 = NULL, *d2 = NULL;
+		EXPECT_INT(codec_enc_init(d, &p, mem, es - 16, &e2), -EINVAL);
+		EXPECT_INT(codec_enc_init(d, &p, mem + 8, es, &e2), -EINVAL);
+#if COUNT_ALLOCS
+		allocs = 0;
+		counting = 1;
+#endif
+		int rc = codec_enc_init(d, &p, mem, es, &e2);
+		int rd = codec_dec_init(d, &p, mem + es, ds, &d2);
+#if COUNT_ALLOCS
+		counting = 0;
+		if (c[i].libc_allocs >= 0 && allocs != c[i].libc_allocs)
+			unit_fail(__FILE__, __LINE__, "%s/%d: placed enc+dec: expected %d heap allocations, got %d",
+				  c[i].name, c[i].rate, c[i].libc_allocs, allocs);
+#endif
+		EXPECT_INT(rc, 0);
+		EXPECT_INT(rd, 0);
+		EXPECT((char *)e2 == mem);
+		EXPECT((char *)d2 == mem + es);
+		EXPECT_INT((unsigned char)mem[es + ds], 0xa5);   /* nothing written past */
+		EXPECT_INT(codec_enc_new(d, &p, &e1), 0);
+		EXPECT_INT(codec_dec_new(d, &p, &d1), 0);
+		EXPECT_INT(codec_enc_delay(e2), codec_enc_delay(e1));
+		int n = c[i].rate / 50;
+		static int16_t pcm[960], o1[960], o2[960];
+		for (int f = 0; f < 10 && e1 && e2 && d1 && d2; f++) {
+			sine(pcm, n, c[i].rate, 440 + 50 * f, -12, 0);
+			uint8_t b1[1500], b2[1500];
+			int l1 = codec_encode(e1, pcm, n, b1, sizeof(b1));
+			int l2 = codec_encode(e2, pcm, n, b2, sizeof(b2));
+			EXPECT_INT(l2, l1);
+			EXPECT(l1 > 0 && l1 == l2 && memcmp(b1, b2, (size_t)l1) == 0);
+			int n1 = f == 4 ? codec_decode_lost(d1, NULL, 0, o1, n) : codec_decode(d1, b1, (size_t)l1, o1, n);
+			int n2 = f == 4 ? codec_decode_lost(d2, NULL, 0, o2, n) : codec_decode(d2, b1, (size_t)l1, o2, n);
+			EXPECT_INT(n2, n1);
+			EXPECT(n1 > 0 && memcmp(o1, o2, sizeof(int16_t) * (size_t)n1) == 0);
+		}
+		codec_enc_free(e1);
+		codec_dec_free(d1);
+		codec_enc_free(e2);   /* the placed ones: library state only */
+		codec_dec_free(d2);
+		free(mem);
+	}
+	EXPECT_INT(codec_enc_size(NULL, NULL), 0);
+	EXPECT_INT(codec_dec_size(codec_find("telephone-event", 8000, 0), NULL), 0);
+}
+
+/* The warm-up runs every codec without error and leaves nothing behind. */
+static void t_warm_up(void)
+{
+	EXPECT_INT(codec_warm_up(), 0);
+}
+
 const struct unit_case unit_cases[] = {
 	UNIT(t_registry_find),
 	UNIT(t_create_errors),
@@ -1163,5 +1239,7 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_garbage_payloads),
 	UNIT(t_dec_reset),
 	UNIT(t_no_alloc_on_packet_path),
+	UNIT(t_placed),
+	UNIT(t_warm_up),
 	{ 0 },
 };

@@ -159,6 +159,16 @@ struct codec_dec;
 
 int codec_enc_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_enc **out);
+/* The same encoder built in the caller's memory instead of its own block,
+ * so that a caller can keep all of a transcoder in one mapping it returns
+ * whole: codec_enc_size() bytes (0: bad desc or params), 16-byte aligned.
+ * The memory stays the caller's; codec_enc_free() then releases only what
+ * a codec library allocated by itself (bcg729 keeps its ~2 KB state in its
+ * own malloc; G.711 and Opus use nothing but this memory). */
+size_t codec_enc_size(const struct codec_desc *desc,
+		      const struct codec_params *p);
+int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
+		   void *mem, size_t size, struct codec_enc **out);
 void codec_enc_free(struct codec_enc *enc);
 /* Encodes `samples` PCM samples (interleaved if stereo) into one RTP
  * payload. samples must be a whole packet: G.711 any count; G.729 a
@@ -174,6 +184,11 @@ const struct codec_desc *codec_enc_desc(const struct codec_enc *enc);
 
 int codec_dec_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_dec **out);
+/* As codec_enc_size()/codec_enc_init(), for a decoder. */
+size_t codec_dec_size(const struct codec_desc *desc,
+		      const struct codec_params *p);
+int codec_dec_init(const struct codec_desc *desc, const struct codec_params *p,
+		   void *mem, size_t size, struct codec_dec **out);
 void codec_dec_free(struct codec_dec *dec);
 /* Decodes one RTP payload into pcm (room for maxsamples per channel);
  * -ENOSPC if it does not fit. An Opus packet is at most 120 ms; size others
@@ -199,6 +214,14 @@ int codec_dec_delay(const struct codec_dec *dec);
 const struct codec_desc *codec_dec_desc(const struct codec_dec *dec);
 
 const char *codec_strerror(int err);
+
+/* Runs every codec once, at every PCM rate it supports (a few frames
+ * encoded and decoded, one concealed), and the DTMF generator and
+ * detector: the library code and tables a call would touch the first time,
+ * and the stack depth of the calling thread, become resident now rather
+ * than in the first call's packet path. Allocates and frees; returns 0 or
+ * the first codec error (what could run has run). Any thread. */
+int codec_warm_up(void);
 
 /* RFC 4733 telephone-event payloads. */
 struct codec_dtmf_event {
