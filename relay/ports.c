@@ -12,8 +12,13 @@
  * per-pair links, oldest first; an allocation looks at the first few that
  * are free and takes one of them at random, then falls back to the walk
  * (which also takes a free spare it meets, and never binds over one). The
- * per-pair spare records are zero until used (fd + 1, 0 = none), so the
- * calloc'ed array costs no memory for pairs that never had a spare.
+ * per-pair spare records are zero until used (fd + 1, 0 = none).
+ * Both per-pair arrays (32 bytes a pair, 16 per port) are one mapping,
+ * populated at start: a fixed cost of the range, resident from the
+ * beginning. Left to fault in, each call would touch the pages its random
+ * pairs land on, memory that grows with the first calls and stays after
+ * they end (the pool writes a deleted call's spares) though it is no
+ * call's.
  */
 #include "ports.h"
 
@@ -23,6 +28,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -61,6 +67,12 @@ static uint64_t next_random(struct ports_pool *p)
 	return p->rng = x;
 }
 
+/* state[npairs] then spare[npairs], in one mapping */
+static size_t arrays_len(unsigned npairs)
+{
+	return (size_t)npairs * (sizeof(uint64_t) + sizeof(struct spare));
+}
+
 int ports_pool_new(struct ports_pool **out, const struct sockaddr *addr,
 		   int port_min, int port_max, unsigned quarantine_ms)
 {
@@ -82,14 +94,14 @@ int ports_pool_new(struct ports_pool **out, const struct sockaddr *addr,
 	if (getrandom(&p->rng, sizeof(p->rng), GRND_NONBLOCK) != sizeof(p->rng))
 		p->rng = (uint64_t)(uintptr_t)p ^ ((uint64_t)getpid() << 32);
 	p->rng |= 1;
-	p->state = calloc(p->npairs, sizeof(*p->state));
-	p->spare = calloc(p->npairs, sizeof(*p->spare));
-	if (!p->state || !p->spare) {
-		free(p->state);
-		free(p->spare);
+	void *m = mmap(NULL, arrays_len(p->npairs), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (m == MAP_FAILED) {
 		free(p);
 		return -ENOMEM;
 	}
+	p->state = m;
+	p->spare = (struct spare *)(p->state + p->npairs);
 	p->shead = p->stail = -1;
 	*out = p;
 	return 0;
@@ -123,8 +135,7 @@ void ports_pool_free(struct ports_pool *p)
 		return;
 	while (p->shead >= 0)
 		spare_close(p, p->shead);
-	free(p->state);
-	free(p->spare);
+	munmap(p->state, arrays_len(p->npairs));
 	free(p);
 }
 

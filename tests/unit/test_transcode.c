@@ -11,7 +11,9 @@
 #include "transcode.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -792,6 +794,64 @@ static void t_no_alloc(void)
 #endif
 }
 
+
+/* Whether any mapping of this process covers address a (/proc/self/maps). */
+static bool mapped(const void *a)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return false;
+	uintptr_t lo, hi, x = (uintptr_t)a;
+	bool in = false;
+	char line[512];
+	while (!in && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &lo, &hi) == 2)
+			in = x >= lo && x < hi;
+	fclose(f);
+	return in;
+}
+
+/* A transcoder is one mapping of its own, with its decoder and encoder in
+ * it: creating one takes nothing from malloc for G.711 and Opus (bcg729
+ * allocates its channel state itself), and xcoder_free() unmaps it, so an
+ * ended call gives its pages back to the system whatever else the heap
+ * holds. */
+static void t_own_mapping(void)
+{
+	static const struct { const char *a, *b; bool heap; } c[] = {
+		{ "PCMU", "opus", false }, { "opus", "PCMA", false }, { "PCMU", "PCMA", false },
+		{ "PCMU", "G729", true }, { "G729", "PCMU", true },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct xcoder_cfg cfg;
+		memset(&cfg, 0, sizeof(cfg));
+		side(&cfg.in, c[i].a, pt_of(c[i].a), 20, -1);
+		side(&cfg.out, c[i].b, pt_of(c[i].b) == 111 && pt_of(c[i].a) == 111 ? 112 : pt_of(c[i].b), 20, -1);
+		cfg.in.params.pcm_rate = cfg.out.params.pcm_rate = 8000;
+		struct xcoder *x = NULL;
+#if COUNT_ALLOCS
+		allocs = 0;
+		counting = 1;
+#endif
+		int rc = xcoder_new(&cfg, &x);
+#if COUNT_ALLOCS
+		counting = 0;
+		if (!c[i].heap && allocs)
+			unit_fail(__FILE__, __LINE__, "%s>%s: xcoder_new: expected no malloc, got %d",
+				  c[i].a, c[i].b, allocs);
+#endif
+		EXPECT_INT(rc, 0);
+		if (rc < 0)
+			continue;
+		EXPECT(mapped(x));
+		EXPECT(((uintptr_t)x & 4095) == 0);   /* the start of its own mapping */
+		xcoder_free(x);
+		if (mapped(x))
+			unit_fail(__FILE__, __LINE__, "%s>%s: expected the transcoder unmapped after xcoder_free",
+				  c[i].a, c[i].b);
+	}
+}
+
 const struct unit_case unit_cases[] = {
 	UNIT(t_pairs),
 	UNIT(t_ptime),
@@ -807,5 +867,6 @@ const struct unit_case unit_cases[] = {
 	UNIT(t_rtcp),
 	UNIT(t_bad_input),
 	UNIT(t_no_alloc),
+	UNIT(t_own_mapping),
 	{ 0 },
 };
