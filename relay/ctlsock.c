@@ -413,6 +413,12 @@ static int open_udp(struct ctlsock *s, const char *spec)
 	s->buf = malloc(s->buflen = (size_t)p->udp_batch * p->udp_max);
 	if (!s->buf)
 		return -ENOMEM;
+	/* A request fills the start of its slot; touching each slot's first
+	 * page now makes them part of the idle size (udp_batch pages), instead
+	 * of pages the first burst of requests brings in and that look, after
+	 * the calls are gone, like memory the calls kept. */
+	for (size_t off = 0; off < s->buflen; off += p->udp_max)
+		s->buf[off] = 0;
 	/* UV_UDP_RECVMMSG: libuv reads with recvmmsg() into the slots of buf */
 	uv_udp_init_ex(s->d->loop, &s->udp, AF_UNSPEC | (p->udp_batch > 1 ? UV_UDP_RECVMMSG : 0));
 	s->udp.data = s;
