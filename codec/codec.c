@@ -56,25 +56,6 @@ size_t codec_enc_size(const struct codec_desc *desc,
 	return CODEC_ALIGN(desc->ops->enc_size(p));
 }
 
-/* Builds the encoder in mem (zeroed here, size bytes). */
-static int enc_build(const struct codec_desc *desc, const struct codec_params *p,
-		     void *mem, bool placed, struct codec_enc **out)
-{
-	struct codec_enc *e = mem;
-	int rc = desc->ops->enc_init(e, p);
-	if (rc < 0) {
-		if (desc->ops->enc_fini)
-			desc->ops->enc_fini(e);
-		return rc;
-	}
-	e->desc = desc;
-	e->pcm_rate = p->pcm_rate;
-	e->channels = p->channels;
-	e->placed = placed;
-	*out = e;
-	return 0;
-}
-
 int codec_enc_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_enc **out)
 {
@@ -82,13 +63,17 @@ int codec_enc_new(const struct codec_desc *desc,
 	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
-	void *mem = calloc(1, desc->ops->enc_size(p));
+	size_t size = CODEC_ALIGN(desc->ops->enc_size(p));
+	void *mem = malloc(size);   /* 16-byte aligned; zeroed by the init */
 	if (!mem)
 		return -ENOMEM;
-	rc = enc_build(desc, p, mem, false, out);
-	if (rc < 0)
+	rc = codec_enc_init(desc, p, mem, size, out);
+	if (rc < 0) {
 		free(mem);
-	return rc;
+		return rc;
+	}
+	(*out)->placed = false;
+	return 0;
 }
 
 int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
@@ -101,7 +86,19 @@ int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
 	if (!mem || (uintptr_t)mem % 16 || size < CODEC_ALIGN(desc->ops->enc_size(p)))
 		return -EINVAL;
 	memset(mem, 0, size);
-	return enc_build(desc, p, mem, true, out);
+	struct codec_enc *e = mem;
+	rc = desc->ops->enc_init(e, p);
+	if (rc < 0) {
+		if (desc->ops->enc_fini)
+			desc->ops->enc_fini(e);
+		return rc;
+	}
+	e->desc = desc;
+	e->pcm_rate = p->pcm_rate;
+	e->channels = p->channels;
+	e->placed = true;
+	*out = e;
+	return 0;
 }
 
 void codec_enc_free(struct codec_enc *enc)
@@ -143,25 +140,6 @@ size_t codec_dec_size(const struct codec_desc *desc,
 	return CODEC_ALIGN(desc->ops->dec_size(p));
 }
 
-/* Builds the decoder in mem (zeroed here, size bytes). */
-static int dec_build(const struct codec_desc *desc, const struct codec_params *p,
-		     void *mem, bool placed, struct codec_dec **out)
-{
-	struct codec_dec *d = mem;
-	int rc = desc->ops->dec_init(d, p);
-	if (rc < 0) {
-		if (desc->ops->dec_fini)
-			desc->ops->dec_fini(d);
-		return rc;
-	}
-	d->desc = desc;
-	d->pcm_rate = p->pcm_rate;
-	d->channels = p->channels;
-	d->placed = placed;
-	*out = d;
-	return 0;
-}
-
 int codec_dec_new(const struct codec_desc *desc,
 		  const struct codec_params *p, struct codec_dec **out)
 {
@@ -169,13 +147,17 @@ int codec_dec_new(const struct codec_desc *desc,
 	int rc = new_args(desc, &p, &def, out);
 	if (rc < 0)
 		return rc;
-	void *mem = calloc(1, desc->ops->dec_size(p));
+	size_t size = CODEC_ALIGN(desc->ops->dec_size(p));
+	void *mem = malloc(size);   /* 16-byte aligned; zeroed by the init */
 	if (!mem)
 		return -ENOMEM;
-	rc = dec_build(desc, p, mem, false, out);
-	if (rc < 0)
+	rc = codec_dec_init(desc, p, mem, size, out);
+	if (rc < 0) {
 		free(mem);
-	return rc;
+		return rc;
+	}
+	(*out)->placed = false;
+	return 0;
 }
 
 int codec_dec_init(const struct codec_desc *desc, const struct codec_params *p,
@@ -188,7 +170,19 @@ int codec_dec_init(const struct codec_desc *desc, const struct codec_params *p,
 	if (!mem || (uintptr_t)mem % 16 || size < CODEC_ALIGN(desc->ops->dec_size(p)))
 		return -EINVAL;
 	memset(mem, 0, size);
-	return dec_build(desc, p, mem, true, out);
+	struct codec_dec *d = mem;
+	rc = desc->ops->dec_init(d, p);
+	if (rc < 0) {
+		if (desc->ops->dec_fini)
+			desc->ops->dec_fini(d);
+		return rc;
+	}
+	d->desc = desc;
+	d->pcm_rate = p->pcm_rate;
+	d->channels = p->channels;
+	d->placed = true;
+	*out = d;
+	return 0;
 }
 
 void codec_dec_free(struct codec_dec *dec)
