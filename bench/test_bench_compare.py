@@ -75,18 +75,29 @@ class BenchCompareTest(unittest.TestCase):
     def test_opus_eq_gives_rtpgate_the_same_encoder(self):
         class A:
             eq_bitrate = 32000
+            kernel_forward = "auto"
         self.assertIn("--opus-complexity=10", bc.relay_extra(A, "rtpgate", "opus-eq"))
         self.assertIn("--opus-bitrate=32000", bc.relay_extra(A, "rtpgate", "opus-eq"))
         self.assertEqual(bc.relay_extra(A, "rtpengine", "opus-eq"), "")
-        self.assertEqual(bc.relay_extra(A, "rtpgate", "opus"), "")
+        self.assertNotIn("--opus", bc.relay_extra(A, "rtpgate", "opus"))
 
     def test_relay1000_rt_gives_both_relays_the_same_scheduling(self):
         class A:
             relay_rt_priority = 5
+            kernel_forward = "auto"
         for relay in ("rtpgate", "rtpengine"):
-            self.assertEqual(bc.relay_extra(A, relay, "relay1000-rt"),
-                             " --scheduling=fifo --priority=5")
-            self.assertEqual(bc.relay_extra(A, relay, "relay1000"), "")
+            self.assertTrue(bc.relay_extra(A, relay, "relay1000-rt").endswith(
+                " --scheduling=fifo --priority=5"))
+            self.assertNotIn("--scheduling", bc.relay_extra(A, relay, "relay1000"))
+
+    def test_kernel_forwarding_only_for_rtpgate_and_off_in_relay_user(self):
+        class A:
+            kernel_forward = "auto"
+        self.assertEqual(bc.relay_extra(A, "rtpgate", "relay"), " --kernel-forward=auto")
+        self.assertEqual(bc.relay_extra(A, "rtpgate", "relay-user"), " --kernel-forward=off")
+        self.assertEqual(bc.relay_extra(A, "rtpengine", "relay"), "")
+        self.assertEqual(bc.relay_extra(A, "rtpengine", "relay-user"), "")
+        self.assertEqual(bc.BENCH_SCENARIO["relay-user"], "relay")
 
 
 if __name__ == "__main__":

@@ -583,7 +583,7 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 	bval_dict_add_int(s, "ports used", used);
 	bval_dict_add_int(s, "ports free", freep);
 
-	uint64_t pk = 0, by = 0, ds = 0, dm = 0, dn = 0, se = 0, rc = 0, da = 0;
+	uint64_t pk = 0, by = 0, ds = 0, dm = 0, dn = 0, se = 0, rc = 0, da = 0, kp = 0, ks = 0;
 	struct bval *ws = bval_dict_add_list(s, "workers");
 	for (int i = 0; i < d->nworkers; i++) {
 		struct worker_stats *w = &d->workers[i].stats;
@@ -595,6 +595,8 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 		da += ld(&w->drop_auth);
 		se += ld(&w->send_errors);
 		rc += ld(&w->rtcp_relayed);
+		kp += ld(&w->kfwd_pkts);
+		ks += (uint64_t)atomic_load_explicit(&w->kfwd_streams, memory_order_relaxed);
 		struct bval *wd = bval_list_add(ws, bval_dict());
 		/* the control thread's own count: a worker learns of a burst's
 		 * calls a moment later (worker_wake), its counter lags */
@@ -606,6 +608,12 @@ static struct bval *cmd_statistics(struct rg_daemon *d)
 	bval_dict_add_int(pd, "relayed", (long long)pk);
 	bval_dict_add_int(pd, "bytes", (long long)by);
 	bval_dict_add_int(pd, "rtcp", (long long)rc);
+	/* kernel forwarding: part of "relayed", counted by the kernel and
+	 * read by the workers once a second */
+	struct bval *kd = bval_dict_add_dict(pd, "kernel");
+	bval_dict_add_int(kd, "on", d->kf != NULL);
+	bval_dict_add_int(kd, "relayed", (long long)kp);
+	bval_dict_add_int(kd, "streams", (long long)ks);
 	struct bval *dr = bval_dict_add_dict(pd, "dropped");
 	bval_dict_add_int(dr, "bad source", (long long)ds);
 	bval_dict_add_int(dr, "malformed", (long long)dm);

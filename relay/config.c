@@ -83,6 +83,9 @@ const struct config_opt config_table[] = {
 	{ "media-coalesce-us", CFG_INT, "0", 0, 5000, OFF(media_coalesce_us), false,
 	  "io_uring, kernel 6.12+: once packets arrive, a worker waits this many microseconds "
 	  "for more before handling them (fewer wake-ups, up to this much added latency; 0: none)" },
+	{ "kernel-forward", CFG_STR, "off", 0, 0, OFF(kernel_forward), false,
+	  "relay plain calls' RTP in the kernel (a tc program, Linux 6.6+, needs CAP_BPF and "
+	  "CAP_NET_ADMIN): off, auto (use it if it loads), on (refuse to start without it)" },
 	{ "scheduling", CFG_STR, "default", 0, 0, OFF(scheduling), false,
 	  "policy of the media worker threads: default (as started), fifo or rr (realtime, "
 	  "with --priority 1..99), other, batch or idle (with --priority as nice -20..19)" },
@@ -257,6 +260,12 @@ static int validate(const struct rg_config *c, char *err, size_t errlen)
 	}
 	if (c->port_max - c->port_min < 1) {
 		snprintf(err, errlen, "--port-min..--port-max must hold at least one even/odd port pair");
+		return -EINVAL;
+	}
+	if (strcmp(c->kernel_forward, "off") && strcmp(c->kernel_forward, "auto") &&
+	    strcmp(c->kernel_forward, "on")) {
+		snprintf(err, errlen, "invalid value '%s' for --kernel-forward (expected off, auto or on)",
+			 c->kernel_forward);
 		return -EINVAL;
 	}
 	struct schedule_cfg sc;

@@ -45,6 +45,7 @@ struct rg_config {
 	int opus_bitrate;       /* 0 = codec default */
 	char *media_io;         /* auto, uring, epoll */
 	int media_coalesce_us;  /* io_uring: minimum wait before a busy worker's pass, 0 = none */
+	char *kernel_forward;   /* off, auto, on (kfwd.h) */
 	char *scheduling;       /* media workers' policy (schedule.h), "default" = untouched */
 	int priority;           /* realtime priority, or nice value */
 };

@@ -18,6 +18,7 @@
 #include "ng.h"
 
 struct worker;
+struct kfwd;
 struct call;
 struct ports_pool;
 struct replycache;
@@ -60,6 +61,7 @@ struct rg_daemon {
 	int nifaces;
 	struct worker *workers;
 	int nworkers;
+	struct kfwd *kf;              /* kernel forwarding (kfwd.h), or NULL */
 	/* calls: a hash by call-id plus a list for the timers and `list` */
 	struct call **buckets;
 	size_t nbuckets, ncalls;

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "kfwd.h"
 #include "log.h"
 #include "ops.h"
 #include "ports.h"
@@ -205,6 +206,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rtpgate: %s\n", err);   /* validated by config_load already */
 		return 2;
 	}
+	if (strcmp(d.cfg.kernel_forward, "off")) {
+		union rg_addr locals[CONFIG_MAX_INTERFACES];
+		for (int i = 0; i < d.nifaces; i++)
+			locals[i] = d.ifaces[i].local;
+		unsigned ports = (unsigned)(d.cfg.port_max - d.cfg.port_min + 1);
+		int r = kfwd_open(&d.kf, locals, d.nifaces, ports * (unsigned)d.nifaces, err, sizeof(err));
+		if (r < 0 && !strcmp(d.cfg.kernel_forward, "on")) {
+			fprintf(stderr, "rtpgate: --kernel-forward=on: %s\n", err);
+			return 1;
+		}
+		if (r < 0)
+			LOG(LOG_WARNING, "core", "kernel forwarding unavailable, the workers relay everything: %s",
+			    err);
+	}
 	for (int i = 0; i < nthreads; i++) {
 		int r = worker_start(&d.workers[i], i, strcmp(d.cfg.media_io, "epoll") != 0, &sched);
 		if (r < 0) {
@@ -212,6 +227,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		d.nworkers++;
+		d.workers[i].kf = d.kf;   /* before any session: the mailbox orders it */
 		if (d.cfg.media_coalesce_us && !uring_can_coalesce(&d.workers[i]))
 			LOG(LOG_WARNING, "core", "worker %d: --media-coalesce-us needs io_uring on kernel 6.12+, ignored", i);
 		uring_set_coalesce(&d.workers[i], (unsigned)d.cfg.media_coalesce_us);
@@ -246,13 +262,15 @@ int main(int argc, char **argv)
 	}
 	char how[32];
 	schedule_describe(&sched, how, sizeof(how));
-	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads (--scheduling %s), media I/O: %s",
-	    RG_VERSION, d.nworkers, how, d.workers[0].ur ? "io_uring" : "epoll");
+	LOG(LOG_NOTICE, "core", "rtpgate %s ready, %d media worker threads (--scheduling %s), media I/O: %s%s",
+	    RG_VERSION, d.nworkers, how, d.workers[0].ur ? "io_uring" : "epoll",
+	    d.kf ? ", kernel forwarding on" : "");
 
 	uv_run(d.loop, UV_RUN_DEFAULT);
 
 	for (int i = 0; i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
+	kfwd_close(d.kf);
 	uv_loop_close(d.loop);
 	replycache_free(d.replies);
 	for (int i = 0; i < d.nifaces; i++)

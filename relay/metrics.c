@@ -157,7 +157,7 @@ void metrics_render(struct rg_daemon *d, struct rg_buf *o)
 		}
 	}
 
-	uint64_t pk = 0, by = 0, rc = 0, ds = 0, dm = 0, dn = 0, da = 0, se = 0, tc = 0;
+	uint64_t pk = 0, by = 0, rc = 0, ds = 0, dm = 0, dn = 0, da = 0, se = 0, tc = 0, kp = 0, ks = 0;
 	for (int i = 0; i < d->nworkers; i++) {
 		const struct worker_stats *w = &d->workers[i].stats;
 		pk += ld(&w->pkts_relayed);
@@ -169,10 +169,15 @@ void metrics_render(struct rg_daemon *d, struct rg_buf *o)
 		da += ld(&w->drop_auth);
 		se += ld(&w->send_errors);
 		tc += ld(&w->transcoded);
+		kp += ld(&w->kfwd_pkts);
+		ks += (uint64_t)atomic_load_explicit(&w->kfwd_streams, memory_order_relaxed);
 	}
 	one(o, "rtpgate_packets_relayed_total", "counter", "RTP and RTCP packets sent on to the other leg", pk);
 	one(o, "rtpgate_bytes_relayed_total", "counter", "bytes of the packets sent on", by);
 	one(o, "rtpgate_rtcp_packets_relayed_total", "counter", "RTCP packets among them", rc);
+	one(o, "rtpgate_kernel_relayed_packets_total", "counter",
+	    "RTP packets among them relayed by the kernel (--kernel-forward; read once a second)", kp);
+	one(o, "rtpgate_kernel_streams", "gauge", "RTP directions the kernel relays now", ks);
 	one(o, "rtpgate_transcoded_packets_total", "counter", "packets the transcoders produced", tc);
 	help(o, "rtpgate_packets_dropped_total", "counter", "packets not relayed, by reason");
 	const struct { const char *why; uint64_t v; } drops[] = {

@@ -35,6 +35,7 @@
 #include <uv.h>
 
 #include "addr.h"
+#include "kfwd_map.h"
 #include "quality.h"
 
 enum { COMP_RTP = 0, COMP_RTCP = 1 };
@@ -78,6 +79,12 @@ struct mstream {
 	struct stream_counters c;   /* [cnt] */
 	struct quality_wrk qw;      /* [wrk] loss/jitter/RTT state (quality.h) */
 	struct quality_cnt q;       /* [cnt] their results */
+	/* [wrk] kernel forwarding (kfwd.h): the entry installed for this
+	 * stream's RTP, its counts as last read, and the worker's list */
+	bool kf_on;
+	struct kfwd_key kf_key;
+	struct kfwd_val kf_val;
+	struct mstream *kf_next, **kf_prev;
 };
 
 /* Rejected packets per second per stream after which only the party's

@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include "kfwd.h"
 #include "log.h"
 #include "session.h"
 #include "srtp.h"
@@ -72,16 +73,19 @@ static enum verdict source_check(const struct mstream *s, const union rg_addr *s
 	return V_REJECT;
 }
 
-static void latch_commit(struct mstream *s, const union rg_addr *src, enum verdict v)
+/* Returns true when the latch moved. */
+static bool latch_commit(struct mstream *s, const union rg_addr *src, enum verdict v)
 {
 	/* an asymmetric party (rtpproxy's A, ng "asymmetric") receives where its
 	 * SDP says, whatever port it sends from: nothing is learned */
 	if (s->asym)
-		return;
+		return false;
 	if (v == V_CONFIRM || v == V_LEARN) {
 		s->latched = *src;
 		s->latch = v == V_CONFIRM ? LATCH_CONFIRMED : LATCH_LEARNED;
+		return true;
 	}
+	return false;
 }
 
 /* Packets waiting to leave through one socket (epoll mode; with io_uring
@@ -246,7 +250,11 @@ bool stream_packet(struct worker *w, struct mstream *s, uint8_t *p, size_t len, 
 			return false;
 		}
 	}
-	latch_commit(s, src, v);
+	/* with kernel forwarding, this direction and the one towards s's
+	 * party may go to the kernel from the party's next packet on (this one
+	 * leaves through the worker at the end of this pass) */
+	if (latch_commit(s, src, v) && w->kf)
+		kfwd_stream_sync(w, s);
 	/* RTCP muxed on the RTP port is counted on the RTCP stream */
 	struct mstream *cs = kind == PKT_RTCP && s->comp == COMP_RTP
 		? msession_stream(ms, s->leg, s->media, COMP_RTCP) : s;

@@ -19,6 +19,7 @@
 
 #include <codec/codec.h>
 
+#include "kfwd.h"
 #include "log.h"
 #include "session.h"
 #include "srtp.h"
@@ -86,10 +87,10 @@ static void on_update(struct mbox_msg *mm, void *owner)
 		rtp->mux = a->mux;
 		rtp->strict = rtcp->strict = a->strict;
 		rtp->asym = rtcp->asym = a->asym;
+		kfwd_stream_sync(owner, rtp);
 	}
 	msession_unref(ms);
 	free(u);
-	(void)owner;
 }
 
 struct msg_stages {
@@ -103,8 +104,8 @@ struct msg_stages {
 static void on_stages(struct mbox_msg *mm, void *owner)
 {
 	struct msg_stages *u = (struct msg_stages *)mm;
-	(void)owner;
 	mmedia_replace(msession_media(u->ms, u->leg, u->media), &u->st, u->which);
+	kfwd_stream_sync(owner, msession_stream(u->ms, u->leg, u->media, COMP_RTP));
 	msession_unref(u->ms);
 	free(u);
 }
@@ -165,6 +166,7 @@ static void on_del(struct mbox_msg *mm, void *owner)
 	struct msg_sess *msg = (struct msg_sess *)mm;
 	struct msession *ms = msg->ms;
 	free(msg);
+	kfwd_session_off(w, ms);   /* before its ports can be given to another call */
 	ms->closing = 1;   /* held until every handle is asked to close */
 	for (int i = 0; i < ms->nmedia * 4; i++) {
 		struct mstream *s = &ms->st[i];
@@ -209,6 +211,7 @@ static void on_tick(uv_timer_t *t)
 	uint64_t run = uv_hrtime() - w->started_ns;
 	atomic_store_explicit(&w->stats.idle_ns, idle, memory_order_relaxed);
 	atomic_store_explicit(&w->stats.run_ns, run, memory_order_relaxed);
+	kfwd_worker_tick(w);
 }
 
 static void thread_main(void *arg)

@@ -30,6 +30,8 @@ struct worker_stats {
 	_Atomic uint64_t transcoded;        /* packets a transcoder produced */
 	_Atomic uint64_t rtcp_relayed;
 	_Atomic uint64_t recv_calls, send_calls;
+	_Atomic uint64_t kfwd_pkts;         /* RTP the kernel relayed (kfwd.h), read once a second */
+	atomic_int kfwd_streams;            /* streams offloaded to the kernel now */
 	atomic_int sessions;
 	_Atomic uint64_t idle_ns, run_ns;   /* loop utilisation, refreshed once a second */
 };
@@ -54,6 +56,9 @@ struct worker {
 	uint8_t obuf[WORKER_BATCH][WORKER_PKT_MAX];
 	int nobuf;
 	struct uring *ur;           /* io_uring media I/O, or NULL: epoll + recvmmsg/sendmmsg */
+	struct kfwd *kf;            /* kernel forwarding, or NULL; set by the control
+				     * thread after worker_start, before any session */
+	struct mstream *kf_list;    /* the worker's streams offloaded to the kernel */
 	struct schedule_cfg sched;     /* applied by the thread to itself as it starts */
 	int ctl_calls;              /* control thread only: calls it has given this worker */
 	/* sessions the worker is done with (linked by ret_next): pushed by the

@@ -1,0 +1,333 @@
+/* kfwd.c - kernel forwarding: loading the tc program, and the workers'
+ * side of its map; see kfwd.h and kfwd.bpf.c.
+ *
+ * The program is embedded (kfwd_obj[], made from kfwd.bpf.o at build time)
+ * and loaded with libbpf. It is attached with a tcx link (kernel 6.6+),
+ * created through the raw link_create call because Debian 12's libbpf
+ * predates tcx: a link belongs to the file descriptor that holds it, so the
+ * kernel detaches the program when the daemon exits, however it exits, and
+ * several daemons on one interface each run their own program in turn
+ * (a miss hands the packet to the next).
+ */
+#include "kfwd.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kfwd_map.h"
+#include "log.h"
+#include "session.h"
+#include "worker.h"
+
+/* kfwd_obj.c, generated */
+extern const unsigned char kfwd_obj[];
+extern const unsigned int kfwd_obj_len;
+
+/* linux/bpf.h of 6.6+ */
+#define RG_BPF_TCX_INGRESS 46
+
+#define KFWD_MAX_IFACES 8
+#define KFWD_MAX_LOCAL 64
+
+struct kfwd {
+	struct bpf_object *obj;
+	int map_fd;
+	int nlinks;
+	int link_fd[KFWD_MAX_IFACES];
+	unsigned ifindex[KFWD_MAX_IFACES];
+	/* this host's IPv4 addresses at start: a party at one of them (or in
+	 * 127/8) is reached up the local stack, without a route lookup */
+	int nlocal;
+	uint32_t local[KFWD_MAX_LOCAL];
+};
+
+#define CNT_ADD(var, n) atomic_store_explicit(&(var), \
+	atomic_load_explicit(&(var), memory_order_relaxed) + (n), memory_order_relaxed)
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level; (void)fmt; (void)ap;
+	return 0;
+}
+
+/* The interface that holds a local IPv4 address; 0 if none. */
+static unsigned ifindex_of(const struct ifaddrs *all, in_addr_t a)
+{
+	for (const struct ifaddrs *i = all; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == a)
+			return if_nametoindex(i->ifa_name);
+	return 0;
+}
+
+int kfwd_open(struct kfwd **out, const union rg_addr *locals, int nlocals,
+	      unsigned max_entries, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct kfwd *k = calloc(1, sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	k->map_fd = -1;
+	struct ifaddrs *ifa = NULL;
+	int r;
+	if (getifaddrs(&ifa) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot list interfaces: %s", strerror(errno));
+		goto fail;
+	}
+	for (int i = 0; i < nlocals; i++) {
+		char a[64];
+		if (locals[i].sa.sa_family != AF_INET || locals[i].in.sin_addr.s_addr == INADDR_ANY) {
+			snprintf(err, errlen, "kernel forwarding needs a specific IPv4 --interface address, "
+				 "not %s", addr_ip_str(&locals[i], a, sizeof(a)));
+			r = -EINVAL;
+			goto fail;
+		}
+		unsigned idx = ifindex_of(ifa, locals[i].in.sin_addr.s_addr);
+		if (!idx) {
+			snprintf(err, errlen, "no interface holds %s", addr_ip_str(&locals[i], a, sizeof(a)));
+			r = -ENODEV;
+			goto fail;
+		}
+		bool seen = false;
+		for (int j = 0; j < k->nlinks; j++)
+			seen |= k->ifindex[j] == idx;
+		if (!seen && k->nlinks < KFWD_MAX_IFACES)
+			k->ifindex[k->nlinks++] = idx;
+	}
+	int nif = k->nlinks;
+	k->nlinks = 0;
+	for (const struct ifaddrs *i = ifa; i && k->nlocal < KFWD_MAX_LOCAL; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
+			k->local[k->nlocal++] = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+
+	libbpf_set_print(libbpf_quiet);
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "rtpgate_kfwd");
+	k->obj = bpf_object__open_mem(kfwd_obj, kfwd_obj_len, &oo);
+	if (!k->obj) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open the program: %s", strerror(errno));
+		goto fail;
+	}
+	struct bpf_map *map = bpf_object__find_map_by_name(k->obj, "kfwd_map");
+	struct bpf_program *prog = bpf_object__find_program_by_name(k->obj, "rtpgate_kfwd");
+	if (!map || !prog) {
+		r = -ENOENT;
+		snprintf(err, errlen, "the embedded program lacks its map or function");
+		goto fail;
+	}
+	bpf_map__set_max_entries(map, max_entries ? max_entries : 1);
+	r = bpf_object__load(k->obj);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot load the program: %s%s", strerror(-r),
+			 r == -EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN, or root)" : "");
+		goto fail;
+	}
+	k->map_fd = bpf_map__fd(map);
+	int prog_fd = bpf_program__fd(prog);
+	for (int i = 0; i < nif; i++) {
+		int fd = bpf_link_create(prog_fd, (int)k->ifindex[i], RG_BPF_TCX_INGRESS, NULL);
+		if (fd < 0) {
+			char name[IF_NAMESIZE] = "?";
+			if_indextoname(k->ifindex[i], name);
+			r = fd;
+			snprintf(err, errlen, "cannot attach to %s: %s%s", name, strerror(-fd),
+				 fd == -EINVAL ? " (tcx needs Linux 6.6 or later)" : "");
+			goto fail;
+		}
+		k->link_fd[k->nlinks++] = fd;
+	}
+	freeifaddrs(ifa);
+	*out = k;
+	return 0;
+fail:
+	if (ifa)
+		freeifaddrs(ifa);
+	kfwd_close(k);
+	return r;
+}
+
+void kfwd_close(struct kfwd *k)
+{
+	if (!k)
+		return;
+	for (int i = 0; i < k->nlinks; i++)
+		close(k->link_fd[i]);
+	if (k->obj)
+		bpf_object__close(k->obj);
+	free(k);
+}
+
+int kfwd_ninterfaces(const struct kfwd *k)
+{
+	return k ? k->nlinks : 0;
+}
+
+/* The IPv4 address a socket is bound to, network order; 0 if none. */
+static uint32_t bound_addr(int fd, uint16_t *port)
+{
+	union rg_addr a;
+	socklen_t len = sizeof(a);
+	if (fd < 0 || getsockname(fd, &a.sa, &len) < 0 || a.sa.sa_family != AF_INET)
+		return 0;
+	*port = a.in.sin_port;
+	return a.in.sin_addr.s_addr;
+}
+
+static bool is_local(const struct kfwd *k, uint32_t a)
+{
+	if ((ntohl(a) >> 24) == 127)
+		return true;
+	for (int i = 0; i < k->nlocal; i++)
+		if (k->local[i] == a)
+			return true;
+	return false;
+}
+
+/* What s's entry should say; false when s may not be offloaded now. */
+static bool wanted(const struct kfwd *k, const struct mstream *s, struct kfwd_val *v,
+		   struct kfwd_key *key)
+{
+	struct msession *ms = s->ms;
+	if (!s->active || s->comp != COMP_RTP || s->latch == LATCH_NONE || s->asym ||
+	    s->latched.sa.sa_family != AF_INET)
+		return false;
+	const struct mmedia *mm = msession_media(ms, s->leg, s->media);
+	const struct mstream *o = msession_stream(ms, !s->leg, s->media, COMP_RTP);
+	const struct mmedia *om = msession_media(ms, o->leg, o->media);
+	if (mm->srtp_rx || mm->xc || om->srtp_tx || !o->active)
+		return false;
+	const union rg_addr *dst = mstream_dest(o);
+	if (dst->sa.sa_family != AF_INET)
+		return false;
+	memset(v, 0, sizeof(*v));
+	memset(key, 0, sizeof(*key));
+	key->addr = bound_addr(s->fd, &key->port);
+	v->out_addr = bound_addr(o->fd, &v->out_port);
+	if (!key->addr || !v->out_addr)
+		return false;
+	v->src_addr = s->latched.in.sin_addr.s_addr;
+	v->src_port = s->latched.in.sin_port;
+	v->dst_addr = dst->in.sin_addr.s_addr;
+	v->dst_port = dst->in.sin_port;
+	v->local = is_local(k, v->dst_addr);
+	return true;
+}
+
+/* The kernel's counts since the last look, into the streams' counters. */
+static void harvest(struct worker *w, struct mstream *s)
+{
+	struct kfwd_val v;
+	if (bpf_map_lookup_elem(w->kf->map_fd, &s->kf_key, &v) < 0)
+		return;
+	uint64_t dp = v.pkts - s->kf_val.pkts, db = v.bytes - s->kf_val.bytes;
+	s->kf_val.pkts = v.pkts;
+	s->kf_val.bytes = v.bytes;
+	if (!dp)
+		return;
+	struct mstream *o = msession_stream(s->ms, !s->leg, s->media, COMP_RTP);
+	CNT_ADD(s->c.pkts_in, dp);
+	CNT_ADD(s->c.bytes_in, db);
+	CNT_ADD(o->c.pkts_out, dp);
+	CNT_ADD(o->c.bytes_out, db);
+	CNT_ADD(w->stats.pkts_relayed, dp);
+	CNT_ADD(w->stats.bytes_relayed, db);
+	CNT_ADD(w->stats.kfwd_pkts, dp);
+	/* the kernel's CLOCK_MONOTONIC stamp in the loop's milliseconds */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	uint64_t age_ms = now_ns > v.last_ns ? (now_ns - v.last_ns) / 1000000 : 0;
+	uint64_t now_ms = uv_now(&w->loop);
+	uint64_t last = now_ms > age_ms ? now_ms - age_ms : 0;
+	if (last > atomic_load_explicit(&s->c.last_in_ms, memory_order_relaxed))
+		atomic_store_explicit(&s->c.last_in_ms, last, memory_order_relaxed);
+}
+
+static void entry_off(struct worker *w, struct mstream *s)
+{
+	if (!s->kf_on)
+		return;
+	harvest(w, s);
+	bpf_map_delete_elem(w->kf->map_fd, &s->kf_key);
+	s->kf_on = false;
+	*s->kf_prev = s->kf_next;
+	if (s->kf_next)
+		s->kf_next->kf_prev = s->kf_prev;
+	s->kf_next = NULL;
+	s->kf_prev = NULL;
+	atomic_fetch_sub_explicit(&w->stats.kfwd_streams, 1, memory_order_relaxed);
+}
+
+static void sync_one(struct worker *w, struct mstream *s)
+{
+	struct kfwd_val v;
+	struct kfwd_key key;
+	if (!wanted(w->kf, s, &v, &key)) {
+		entry_off(w, s);
+		return;
+	}
+	if (s->kf_on) {
+		if (!memcmp(&key, &s->kf_key, sizeof(key)) && v.src_addr == s->kf_val.src_addr &&
+		    v.src_port == s->kf_val.src_port && v.out_addr == s->kf_val.out_addr &&
+		    v.out_port == s->kf_val.out_port && v.dst_addr == s->kf_val.dst_addr &&
+		    v.dst_port == s->kf_val.dst_port && v.local == s->kf_val.local)
+			return;
+		entry_off(w, s);
+	}
+	/* the counters start at 0 with each entry */
+	if (bpf_map_update_elem(w->kf->map_fd, &key, &v, BPF_ANY) < 0) {
+		LOG_RL(LOG_WARNING, "kfwd", s->ms->call_id,
+		       "cannot offload port %u to the kernel: %s (the worker relays it)",
+		       s->port, strerror(errno));
+		return;
+	}
+	s->kf_key = key;
+	s->kf_val = v;
+	s->kf_on = true;
+	s->kf_next = w->kf_list;
+	s->kf_prev = &w->kf_list;
+	if (w->kf_list)
+		w->kf_list->kf_prev = &s->kf_next;
+	w->kf_list = s;
+	atomic_fetch_add_explicit(&w->stats.kfwd_streams, 1, memory_order_relaxed);
+}
+
+void kfwd_stream_sync(struct worker *w, struct mstream *s)
+{
+	if (!w->kf)
+		return;
+	struct msession *ms = s->ms;
+	/* s's own entry (s's party as the source), and the one that sends to
+	 * s's party (the other leg's RTP stream) */
+	sync_one(w, msession_stream(ms, s->leg, s->media, COMP_RTP));
+	sync_one(w, msession_stream(ms, !s->leg, s->media, COMP_RTP));
+}
+
+void kfwd_session_off(struct worker *w, struct msession *ms)
+{
+	if (!w->kf)
+		return;
+	for (int i = 0; i < ms->nmedia * 4; i++)
+		entry_off(w, &ms->st[i]);
+}
+
+void kfwd_worker_tick(struct worker *w)
+{
+	if (!w->kf)
+		return;
+	for (struct mstream *s = w->kf_list; s; s = s->kf_next)
+		harvest(w, s);
+}

@@ -1,0 +1,52 @@
+/* kfwd.h - kernel forwarding (--kernel-forward): the RTP of plain calls
+ * relayed by a tc program in the kernel (kfwd.bpf.c) instead of a worker.
+ *
+ * The control thread opens it once at start (kfwd_open), before any session
+ * exists, and closes it after the workers stopped. Workers then install,
+ * change and remove their own streams' entries (kfwd_stream_sync) with
+ * bpf() map calls: no lock of ours, only when a stream's forwarding changes
+ * (latch, new SDP, stages, delete), never per packet. Once a second each
+ * worker reads its offloaded streams' kernel counters into the streams'
+ * own (kfwd_worker_tick), so query, statistics, metrics and the media
+ * timeout see kernel-relayed packets with at most a second's delay.
+ *
+ * What is offloaded: one direction of one media's RTP, IPv4, when the
+ * sending party is latched (and not "asymmetric"), the receiving party's
+ * address is known, no SRTP on either side and no transcoder on the way,
+ * and both sockets are bound to a specific address. RTCP always goes
+ * through the worker (its quality figures come from it). While a direction
+ * is offloaded its packets no longer reach the worker, so RTP loss and
+ * jitter are not computed for it (README "Kernel forwarding").
+ */
+#ifndef RG_KFWD_H
+#define RG_KFWD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct kfwd;
+struct worker;
+struct mstream;
+struct msession;
+union rg_addr;
+
+/* Loads the program and attaches it to the ingress of the interfaces that
+ * own the given local addresses (IPv4, not wildcard). max_entries: most
+ * streams at once. 0, or a negative errno with a sentence in err. */
+int kfwd_open(struct kfwd **out, const union rg_addr *locals, int nlocals,
+	      unsigned max_entries, char *err, size_t errlen);
+/* Detaches and frees. NULL is a no-op. */
+void kfwd_close(struct kfwd *k);
+/* How many interfaces the program is attached to. */
+int kfwd_ninterfaces(const struct kfwd *k);
+
+/* Worker: brings s's kernel entry in line with what s may do now
+ * (installs, changes or removes it), and the entry of the stream that
+ * sends to s's party too. No-op without kernel forwarding. */
+void kfwd_stream_sync(struct worker *w, struct mstream *s);
+/* Worker: removes every entry of the session (before it stops). */
+void kfwd_session_off(struct worker *w, struct msession *ms);
+/* Worker, once a second: kernel counters into the streams' counters. */
+void kfwd_worker_tick(struct worker *w);
+
+#endif

@@ -1,0 +1,302 @@
+"""Kernel forwarding (--kernel-forward, relay/kfwd.c and kfwd.bpf.c): the
+RTP of a plain call relayed by the tc program, checked from outside: the
+packets arrive intact, in order, from the port the relay advertised; the
+kernel's count is in statistics and query; a stranger still gets nothing
+through; RTCP still goes through a worker; a new answer moves the
+destination; a delete stops it; kernel-relayed media keeps a call from
+timing out; a transcoded call stays with the workers; bad settings and
+missing privileges give clear errors; a killed daemon leaves no program
+behind.
+Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_kfwd.py"""
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import rgtest
+from rgtest import (Call, Daemon, Leg, Sdp, Suite, free_udp_port, is_rtcp, list_calls,
+                    pick_port_range, query_totals, rtp_build, rtp_parse, run_daemon, binary)
+
+suite = Suite()
+_d = []
+
+
+def D():
+    if not _d:
+        _d.append(Daemon(ports=200, args=["--kernel-forward=on"]).start())
+    return _d[0]
+
+
+def kstats(d):
+    """(relayed by the kernel, streams offloaded now, bad-source drops)."""
+    p = d.ng.cmd("statistics")["statistics"]["packets"]
+    return p["kernel"]["relayed"], p["kernel"]["streams"], p["dropped"]["bad source"]
+
+
+def settle():
+    """The workers read the kernel's counters once a second."""
+    time.sleep(1.3)
+
+
+def check_arrivals(t, what, got, sent, relay_port):
+    t.eq(what + ": packets", len(sent), len(got))
+    t.eq(what + ": source is the port the relay advertised", {("127.0.0.1", relay_port)},
+         {s for _, s in got})
+    t.ok(what + ": payloads intact and in order", [p for p, _ in got] == sent, "identical bytes",
+         "differ")
+
+
+def send_collect(leg, n, pace=0.004):
+    """Sends n RTP packets and returns them as sent."""
+    out = []
+    dst = (leg.peer[0], leg.peer[1])
+    for i in range(n):
+        leg.seq = (leg.seq + 1) & 0xffff
+        leg.ts = (leg.ts + 160) & 0xffffffff
+        p = rtp_build(leg.seq, leg.ts, leg.ssrc, plen=160)
+        leg.rtp.sendto(p, dst)
+        out.append(p)
+        time.sleep(pace)
+    return out
+
+
+def flowing_call(t, d):
+    """A call set up on d whose A->B RTP flows (5 packets)."""
+    c = Call(d.ng).setup()
+    send_collect(c.a, 5)
+    t.eq("A->B flows", 5, len(c.b.recv_rtp(5)))
+    return c
+
+
+@suite.case
+def kernel_relays_rtp(t):
+    d = D()
+    k0, s0, _ = kstats(d)
+    c = Call(d.ng).setup()
+    to_b, to_a = c.relay_ports()
+    n = 60
+    sent_ab = send_collect(c.a, n)
+    got_b = c.b.recv_rtp(n)
+    sent_ba = send_collect(c.b, n)
+    got_a = c.a.recv_rtp(n)
+    check_arrivals(t, "A->B", got_b, sent_ab, to_b)
+    check_arrivals(t, "B->A", got_a, sent_ba, to_a)
+    settle()
+    k1, s1, _ = kstats(d)
+    # each direction's first packet latches its sender through a worker;
+    # from the second on the kernel relays
+    t.eq("relayed by the kernel", 2 * (n - 1), k1 - k0)
+    t.eq("directions offloaded", 2, s1 - s0)
+    tot = query_totals(c.query())
+    t.eq("query counts every packet, the kernel's too", 2 * n, tot["RTP"]["packets"])
+    t.eq("query bytes", 2 * n * 172, tot["RTP"]["bytes"])
+    r = c.delete()
+    t.eq("delete totals", 2 * n, query_totals(r)["RTP"]["packets"])
+    settle()
+    t.eq("nothing offloaded after delete", s0, kstats(d)[1])
+    # the deleted call's ports relay nothing any more, kernel or not
+    c.a.rtp.sendto(rtp_build(1, 1, c.a.ssrc), (c.a.peer[0], c.a.peer[1]))
+    t.eq("after delete nothing reaches B", 0, len(c.b.recv_rtp(timeout=0.5)))
+    c.close()
+
+
+@suite.case
+def stranger_still_dropped(t):
+    d = D()
+    c = flowing_call(t, d)
+    _, _, bad0 = kstats(d)
+    x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    x.bind(("127.0.0.1", 0))
+    for i in range(20):
+        x.sendto(rtp_build(i, i * 160, 0x5555), (c.a.peer[0], c.a.peer[1]))
+    t.eq("a stranger's packets reach nobody", 0, len(c.b.recv_rtp(timeout=0.5)))
+    t.eq("and are counted as bad source", 20, kstats(d)[2] - bad0)
+    # the party's own packets still flow, through the kernel
+    k0 = kstats(d)[0]
+    send_collect(c.a, 10)
+    t.eq("A->B still flows", 10, len(c.b.recv_rtp(10)))
+    settle()
+    t.eq("through the kernel", 10, kstats(d)[0] - k0)
+    x.close()
+    c.delete()
+    c.close()
+
+
+@suite.case
+def rtcp_through_worker(t):
+    d = D()
+    c = Call(d.ng).setup()
+    send_collect(c.a, 5)
+    send_collect(c.b, 5)
+    c.a.recv_rtp(5)
+    c.b.recv_rtp(5)
+    rb = Sdp(c.offer_reply["sdp"]).rtcp_port()
+    c.a.send_rtcp(4, pace=0.005)
+    got = c.b.recv_rtcp(4)
+    t.eq("RTCP A->B", 4, len(got))
+    t.ok("as RTCP, from the relay's RTCP port", all(is_rtcp(p) and s == ("127.0.0.1", rb) for p, s in got),
+         "RTCP from %d" % rb, [s for _, s in got])
+    tot = query_totals(c.query())
+    t.eq("RTCP counted", 4, tot["RTCP"]["packets"])
+    c.delete()
+    c.close()
+
+
+@suite.case
+def new_answer_moves_destination(t):
+    c = flowing_call(t, D())
+    old_b = c.b
+    c.b = Leg()
+    c.b.ssrc = old_b.ssrc
+    t.eq("re-answer", "ok", c.answer().get("result"))
+    sent = send_collect(c.a, 10)
+    got = c.b.recv_rtp(10)
+    t.eq("after the new answer A's packets reach B's new port", 10, len(got))
+    t.ok("intact", [p for p, _ in got] == sent, "identical", "differ")
+    t.eq("and none the old one", 0, len(old_b.recv_rtp(timeout=0.3)))
+    old_b.close()
+    c.delete()
+    c.close()
+
+
+@suite.case
+def kernel_media_keeps_call_alive(t):
+    with Daemon(ports=20, args=["--kernel-forward=on", "--timeout=2"]) as d:
+        c = Call(d.ng).setup()
+        k0 = kstats(d)[0]
+        end = time.monotonic() + 4.5
+        while time.monotonic() < end:
+            send_collect(c.a, 10, pace=0.02)
+            send_collect(c.b, 10, pace=0.02)
+        settle()
+        t.ok("media went through the kernel", kstats(d)[0] - k0 > 150, "> 150 packets", kstats(d)[0] - k0)
+        t.ok("the call outlived --timeout=2 while media flowed", c.cid in list_calls(d.ng), "listed",
+             list_calls(d.ng))
+        time.sleep(4)
+        t.ok("and timed out once it stopped", c.cid not in list_calls(d.ng), "gone", list_calls(d.ng))
+        c.close()
+
+
+@suite.case
+def transcoded_call_stays_in_worker(t):
+    d = D()
+    c = Call(d.ng)
+    r = c.offer(sdp=c.a.sdp(codecs=((0, "PCMU/8000"),)), codec={"mask": ["PCMU"], "transcode": ["PCMA"]})
+    t.eq("offer", "ok", r.get("result"))
+    t.eq("answer PCMA", "ok", c.answer(sdp=c.b.sdp(codecs=((8, "PCMA/8000"),))).get("result"))
+    s0 = kstats(d)[1]
+    send_collect(c.a, 20)
+    got = c.b.recv_rtp(20)
+    t.ok("B gets PCMA", got and all(rtp_parse(p)["pt"] == 8 for p, _ in got), "pt 8",
+         [rtp_parse(p)["pt"] for p, _ in got[:3]])
+    t.eq("no direction of it offloaded", s0, kstats(d)[1])
+    c.delete()
+    c.close()
+
+
+@suite.case
+def bad_settings(t):
+    for args, name in ((["--kernel-forward=sometimes"], "--kernel-forward"),
+                       (["--kernel-forward=on", "--interface=0.0.0.0"], "specific IPv4")):
+        lo, hi = pick_port_range(4)
+        rc, out = run_daemon(["--foreground", "--listen-ng=", "--listen-unix=", "--port-min=%d" % lo,
+                              "--port-max=%d" % hi] + args, timeout=5)
+        t.ok("%s: exit status" % args, rc != 0, "non-zero", rc)
+        t.ok("%s: message names %s" % (args, name), name in out, name, out.strip()[-300:])
+
+
+def as_nobody():
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or not setpriv:
+        return None
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+            "--bounding-set=-all"]
+
+
+@suite.case
+def unprivileged(t):
+    pre = as_nobody()
+    if not pre:
+        t.skip("needs root (to drop to nobody) and setpriv")
+    exe = os.path.realpath(binary())
+    lo, hi = pick_port_range(4)
+    base = ["--foreground", "--listen-unix=", "--port-min=%d" % lo, "--port-max=%d" % hi,
+            "--log-level=6", "--interface=127.0.0.1"]
+    p = subprocess.run(pre + [exe, "--listen-ng=", "--kernel-forward=on"] + base,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=10)
+    out = p.stdout.decode()
+    t.ok("on, without privileges: refuses to start", p.returncode != 0, "non-zero", p.returncode)
+    t.ok("and says what it needs", "CAP_BPF" in out, "CAP_BPF", out.strip()[-300:])
+    q = subprocess.Popen(pre + [exe, "--listen-ng=127.0.0.1:%d" % free_udp_port(),
+                                "--kernel-forward=auto"] + base,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(1.0)
+        t.ok("auto, without privileges: runs", q.poll() is None, "running", q.poll())
+    finally:
+        q.send_signal(signal.SIGTERM)
+        out = q.communicate(timeout=10)[0].decode()
+    t.ok("and says it relays in the workers", "kernel forwarding unavailable" in out,
+         "a warning", out.strip()[-300:])
+
+
+SYS_BPF = 321          # x86-64
+BPF_PROG_GET_FD_BY_ID = 13
+
+
+def prog_exists(prog_id):
+    libc = ctypes.CDLL(None, use_errno=True)
+    attr = (ctypes.c_uint8 * 128)()
+    ctypes.memmove(attr, ctypes.byref(ctypes.c_uint32(prog_id)), 4)
+    fd = libc.syscall(SYS_BPF, BPF_PROG_GET_FD_BY_ID, ctypes.byref(attr), 128)
+    if fd >= 0:
+        os.close(fd)
+        return True
+    return False
+
+
+def link_prog_ids(pid):
+    ids = set()
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                txt = f.read()
+        except OSError:
+            continue
+        if "link_type:" in txt:
+            for line in txt.splitlines():
+                if line.startswith("prog_id:"):
+                    ids.add(int(line.split()[1]))
+    return ids
+
+
+@suite.case
+def killed_daemon_leaves_nothing(t):
+    if os.uname().machine != "x86_64":
+        t.skip("the bpf() system call number here is x86-64's")
+    d = Daemon(ports=20, args=["--kernel-forward=on"]).start()
+    ids = link_prog_ids(d.proc.pid)
+    t.ok("the daemon holds a link to its program", len(ids) == 1, "one", ids)
+    t.ok("the program is loaded", all(prog_exists(i) for i in ids), "loaded", ids)
+    c = Call(d.ng).setup()
+    send_collect(c.a, 5)
+    c.b.recv_rtp(5)
+    os.kill(d.proc.pid, signal.SIGKILL)
+    d.proc.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(prog_exists(i) for i in ids):
+        time.sleep(0.1)
+    t.ok("after SIGKILL the kernel dropped the program", not any(prog_exists(i) for i in ids),
+         "gone", ids)
+    d.stopped = True   # killed on purpose: nothing for stop() to report
+    if d in rgtest._live:
+        rgtest._live.remove(d)
+    c.close()
+
+
+if __name__ == "__main__":
+    suite.run()
