@@ -1159,6 +1159,7 @@ static void t_placed(void)
 		struct codec_params p;
 		codec_params_default(d, &p);
 		p.pcm_rate = c[i].rate;
+		EXPECT_INT(codec_state_on_heap(d), c[i].libc_allocs < 0);
 		size_t es = codec_enc_size(d, &p), ds = codec_dec_size(d, &p);
 		EXPECT(es > 0 && es % 16 == 0);
 		EXPECT(ds > 0 && ds % 16 == 0);
@@ -1210,6 +1211,8 @@ static void t_placed(void)
 	}
 	EXPECT_INT(codec_enc_size(NULL, NULL), 0);
 	EXPECT_INT(codec_dec_size(codec_find("telephone-event", 8000, 0), NULL), 0);
+	EXPECT_INT(codec_state_on_heap(NULL), 0);
+	EXPECT_INT(codec_state_on_heap(codec_find("telephone-event", 8000, 0)), 0);
 }
 
 /* The warm-up runs every codec without error and leaves nothing behind. */

@@ -170,6 +170,11 @@ size_t codec_enc_size(const struct codec_desc *desc,
 int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
 		   void *mem, size_t size, struct codec_enc **out);
 void codec_enc_free(struct codec_enc *enc);
+/* True if this codec's encoders and decoders keep state that its library
+ * allocated by itself with malloc (G.729); their *_init() and *_free() then
+ * call malloc and free on the calling thread. False for G.711 and Opus,
+ * whose state is all in the block. */
+bool codec_state_on_heap(const struct codec_desc *desc);
 /* Encodes `samples` PCM samples (interleaved if stereo) into one RTP
  * payload. samples must be a whole packet: G.711 any count; G.729 a
  * multiple of 80 (10 ms); Opus 2.5, 5, 10, 20, 40 or 60 ms, or any multiple
