@@ -226,15 +226,13 @@ static bool wanted(const struct kfwd *k, const struct mstream *s, struct kfwd_va
 	return true;
 }
 
-/* The kernel's counts since the last look, into the streams' counters. */
-static void harvest(struct worker *w, struct mstream *s)
+/* Counts an entry held (v: its values now) into the streams' counters:
+ * what came since the last look. */
+static void apply(struct worker *w, struct mstream *s, const struct kfwd_val *v)
 {
-	struct kfwd_val v;
-	if (bpf_map_lookup_elem(w->kf->map_fd, &s->kf_key, &v) < 0)
-		return;
-	uint64_t dp = v.pkts - s->kf_val.pkts, db = v.bytes - s->kf_val.bytes;
-	s->kf_val.pkts = v.pkts;
-	s->kf_val.bytes = v.bytes;
+	uint64_t dp = v->pkts - s->kf_val.pkts, db = v->bytes - s->kf_val.bytes;
+	s->kf_val.pkts = v->pkts;
+	s->kf_val.bytes = v->bytes;
 	if (!dp)
 		return;
 	struct mstream *o = msession_stream(s->ms, !s->leg, s->media, COMP_RTP);
@@ -249,19 +247,15 @@ static void harvest(struct worker *w, struct mstream *s)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	uint64_t age_ms = now_ns > v.last_ns ? (now_ns - v.last_ns) / 1000000 : 0;
+	uint64_t age_ms = now_ns > v->last_ns ? (now_ns - v->last_ns) / 1000000 : 0;
 	uint64_t now_ms = uv_now(&w->loop);
 	uint64_t last = now_ms > age_ms ? now_ms - age_ms : 0;
 	if (last > atomic_load_explicit(&s->c.last_in_ms, memory_order_relaxed))
 		atomic_store_explicit(&s->c.last_in_ms, last, memory_order_relaxed);
 }
 
-static void entry_off(struct worker *w, struct mstream *s)
+static void unlink_entry(struct worker *w, struct mstream *s)
 {
-	if (!s->kf_on)
-		return;
-	harvest(w, s);
-	bpf_map_delete_elem(w->kf->map_fd, &s->kf_key);
 	s->kf_on = false;
 	*s->kf_prev = s->kf_next;
 	if (s->kf_next)
@@ -269,12 +263,45 @@ static void entry_off(struct worker *w, struct mstream *s)
 	s->kf_next = NULL;
 	s->kf_prev = NULL;
 	atomic_fetch_sub_explicit(&w->stats.kfwd_streams, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&s->ms->kf_entries, 1, memory_order_relaxed);
+}
+
+/* The control thread took s's entry out of the kernel: its last counts,
+ * and s no longer has one. True if that happened. */
+static bool taken(struct worker *w, struct mstream *s)
+{
+	/* set only after the control thread deleted an entry the worker had
+	 * installed and not removed: kf_on is true then */
+	if (!atomic_exchange_explicit(&s->kf_taken, false, memory_order_acquire) || !s->kf_on)
+		return false;
+	apply(w, s, &s->kf_final);
+	unlink_entry(w, s);
+	return true;
+}
+
+/* The kernel's counts since the last look, into the streams' counters. */
+static void harvest(struct worker *w, struct mstream *s)
+{
+	struct kfwd_val v;
+	if (taken(w, s) || bpf_map_lookup_elem(w->kf->map_fd, &s->kf_key, &v) < 0)
+		return;
+	apply(w, s, &v);
+}
+
+static void entry_off(struct worker *w, struct mstream *s)
+{
+	if (!s->kf_on || taken(w, s))
+		return;
+	harvest(w, s);
+	bpf_map_delete_elem(w->kf->map_fd, &s->kf_key);
+	unlink_entry(w, s);
 }
 
 static void sync_one(struct worker *w, struct mstream *s)
 {
 	struct kfwd_val v;
 	struct kfwd_key key;
+	taken(w, s);
 	if (!wanted(w->kf, s, &v, &key)) {
 		entry_off(w, s);
 		return;
@@ -303,6 +330,7 @@ static void sync_one(struct worker *w, struct mstream *s)
 		w->kf_list->kf_prev = &s->kf_next;
 	w->kf_list = s;
 	atomic_fetch_add_explicit(&w->stats.kfwd_streams, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->ms->kf_entries, 1, memory_order_relaxed);
 }
 
 void kfwd_stream_sync(struct worker *w, struct mstream *s)
@@ -328,6 +356,25 @@ void kfwd_worker_tick(struct worker *w)
 {
 	if (!w->kf)
 		return;
-	for (struct mstream *s = w->kf_list; s; s = s->kf_next)
+	struct mstream *next;
+	for (struct mstream *s = w->kf_list; s; s = next) {
+		next = s->kf_next;   /* harvest may unlink s */
 		harvest(w, s);
+	}
+}
+
+void kfwd_session_take(struct kfwd *k, struct msession *ms)
+{
+	if (!k || !atomic_load_explicit(&ms->kf_entries, memory_order_relaxed))
+		return;
+	for (int i = 0; i < ms->nmedia * 4; i++) {
+		struct mstream *s = &ms->st[i];
+		struct kfwd_key key = { 0 };
+		if (s->comp != COMP_RTP || atomic_load_explicit(&s->kf_taken, memory_order_acquire))
+			continue;
+		key.addr = bound_addr(s->fd, &key.port);
+		if (!key.addr || bpf_map_lookup_and_delete_elem(k->map_fd, &key, &s->kf_final) < 0)
+			continue;
+		atomic_store_explicit(&s->kf_taken, true, memory_order_release);
+	}
 }

@@ -49,4 +49,13 @@ void kfwd_session_off(struct worker *w, struct msession *ms);
 /* Worker, once a second: kernel counters into the streams' counters. */
 void kfwd_worker_tick(struct worker *w);
 
+/* Control thread, before it posts a change of the session (new addresses,
+ * stages, delete) and replies: takes the session's kernel entries out at
+ * once, so that from the reply on its packets reach the worker, which runs
+ * the change before them (README "Ordering"); the worker then installs what
+ * the change allows. The entries' last counts are handed to the worker
+ * through the streams (kf_final). Nothing to do (one atomic load) for a
+ * session without entries. */
+void kfwd_session_take(struct kfwd *k, struct msession *ms);
+
 #endif

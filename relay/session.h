@@ -85,6 +85,11 @@ struct mstream {
 	struct kfwd_key kf_key;
 	struct kfwd_val kf_val;
 	struct mstream *kf_next, **kf_prev;
+	/* the entry's last counts when the control thread took it out of the
+	 * kernel (kfwd_session_take): written by the control thread, then
+	 * kf_taken is set (release); the worker takes them with an exchange */
+	struct kfwd_val kf_final;
+	atomic_bool kf_taken;
 };
 
 /* Rejected packets per second per stream after which only the party's
@@ -116,6 +121,7 @@ struct msession {
 				     * sockets go back to the control thread for reuse;
 				     * else the worker closes them */
 	struct msession *ret_next;  /* the worker's list of sessions it is done with */
+	atomic_int kf_entries;      /* [wrk] written, [ctl] read: its kernel entries now */
 };
 
 static inline struct mstream *msession_stream(struct msession *ms, int leg, int media, int comp)

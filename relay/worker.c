@@ -113,6 +113,7 @@ static void on_stages(struct mbox_msg *mm, void *owner)
 int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media,
 		       const struct mmedia *st, unsigned which)
 {
+	kfwd_session_take(w->kf, ms);   /* the change reaches the packets first */
 	struct msg_stages *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
@@ -325,6 +326,7 @@ int worker_post_add(struct worker *w, struct msession *ms)
 
 int worker_post_del(struct worker *w, struct msession *ms)
 {
+	kfwd_session_take(w->kf, ms);   /* the change reaches the packets first */
 	msession_ref(ms);   /* the message's own reference */
 	int r = post_sess(w, ms, on_del);
 	if (r < 0)
@@ -335,6 +337,7 @@ int worker_post_del(struct worker *w, struct msession *ms)
 int worker_post_update(struct worker *w, struct msession *ms, int leg,
 		       const struct leg_media_addr *a, int nmedia)
 {
+	kfwd_session_take(w->kf, ms);   /* the change reaches the packets first */
 	struct msg_update *u = calloc(1, sizeof(*u) + (size_t)nmedia * sizeof(*a));
 	if (!u)
 		return -ENOMEM;
