@@ -4,7 +4,9 @@ packets arrive intact, in order, from the port the relay advertised; the
 kernel's count is in statistics and query; a stranger still gets nothing
 through; RTCP still goes through a worker; a new answer moves the
 destination; a delete stops it; kernel-relayed media keeps a call from
-timing out; a transcoded call stays with the workers; bad settings and
+timing out; a transcoded call stays with the workers; a party on another host (a
+network namespace behind a veth) is reached through the route lookup and
+redirect; bad settings and
 missing privileges give clear errors; a killed daemon leaves no program
 behind.
 Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_kfwd.py"""
@@ -203,6 +205,113 @@ def transcoded_call_stays_in_worker(t):
     t.eq("no direction of it offloaded", s0, kstats(d)[1])
     c.delete()
     c.close()
+
+
+
+def sh(*args):
+    return subprocess.run(list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+
+
+class Netns:
+    """Two network namespaces of this test's own: "relay" (the daemon, at
+    10.77.0.1 on a veth) and "peers" (the parties, 10.77.0.2 and .3 on the
+    veth's other end), so the parties are another host to the relay and
+    its packets to them are routed: route lookup, neighbour MAC, redirect
+    out of the veth. The test process moves itself between them (setns) to
+    make its sockets and start the daemon, and comes back after."""
+
+    def __init__(self):
+        tag = "rgkf%d" % os.getpid()
+        self.relay, self.peers = tag + "r", tag + "p"
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.home = os.open("/proc/self/ns/net", os.O_RDONLY)
+
+    def up(self):
+        steps = [("ip", "netns", "add", self.relay), ("ip", "netns", "add", self.peers),
+                 ("ip", "link", "add", "rgkfv0", "netns", self.relay, "type", "veth", "peer",
+                  "name", "rgkfv1", "netns", self.peers),
+                 ("ip", "-n", self.relay, "addr", "add", "10.77.0.1/24", "dev", "rgkfv0"),
+                 ("ip", "-n", self.peers, "addr", "add", "10.77.0.2/24", "dev", "rgkfv1"),
+                 ("ip", "-n", self.peers, "addr", "add", "10.77.0.3/24", "dev", "rgkfv1"),
+                 ("ip", "-n", self.relay, "link", "set", "lo", "up"),
+                 ("ip", "-n", self.relay, "link", "set", "rgkfv0", "up"),
+                 ("ip", "-n", self.peers, "link", "set", "lo", "up"),
+                 ("ip", "-n", self.peers, "link", "set", "rgkfv1", "up")]
+        for st in steps:
+            p = sh(*st)
+            if p.returncode != 0:
+                return "%s: %s" % (" ".join(st), p.stdout.decode().strip())
+        return None
+
+    def forwarding(self, on):
+        sh("ip", "netns", "exec", self.relay, "sysctl", "-qw", "net.ipv4.ip_forward=%d" % on)
+
+    def enter(self, name):
+        fd = os.open("/var/run/netns/" + name, os.O_RDONLY) if name else self.home
+        try:
+            if self.libc.setns(fd, 0x40000000) != 0:   # CLONE_NEWNET
+                raise OSError(ctypes.get_errno(), "setns " + (name or "home"))
+        finally:
+            if name:
+                os.close(fd)
+
+    def down(self):
+        self.enter(None)
+        for n in (self.relay, self.peers):
+            sh("ip", "netns", "del", n)
+
+
+@suite.case
+def routed_party_through_veth(t):
+    if os.geteuid() != 0 or not shutil.which("ip"):
+        t.skip("needs root and ip (iproute2) for network namespaces")
+    ns = Netns()
+    why = ns.up()
+    if why:
+        ns.down()
+        t.skip("cannot make network namespaces here: " + why)
+    try:
+        for fwd in (1, 0):
+            ns.forwarding(fwd)
+            ns.enter(ns.relay)
+            d = Daemon(ports=20, interface="10.77.0.1", args=["--kernel-forward=on"]).start()
+            ns.enter(ns.peers)
+            a, b = Leg("10.77.0.2"), Leg("10.77.0.3")
+            ns.enter(ns.relay)
+            try:
+                c = Call(d.ng, a=a, b=b)
+                c.offer(received_from=["IP4", "10.77.0.2"])
+                c.answer(received_from=["IP4", "10.77.0.3"])
+                to_b, to_a = c.relay_ports()
+                n = 40
+                sent_ab = send_collect(c.a, n)
+                got_b = c.b.recv_rtp(n)
+                sent_ba = send_collect(c.b, n)
+                got_a = c.a.recv_rtp(n)
+                what = "ip_forward=%d" % fwd
+                for dirn, got, sent, port in (("A->B", got_b, sent_ab, to_b), ("B->A", got_a, sent_ba, to_a)):
+                    t.eq("%s %s: packets" % (what, dirn), n, len(got))
+                    t.eq("%s %s: from the relay's port" % (what, dirn), {("10.77.0.1", port)},
+                         {s for _, s in got})
+                    t.ok("%s %s: intact, in order" % (what, dirn), [p for p, _ in got] == sent,
+                         "identical", "differ")
+                settle()
+                k = kstats(d)[0]
+                if fwd:
+                    # the first packets of each direction wait for the
+                    # neighbour's MAC in the worker; the rest are routed by
+                    # the kernel
+                    t.ok("%s: the kernel routed nearly all" % what, k >= 2 * (n - 5), ">= %d" % (2 * (n - 5)), k)
+                else:
+                    t.eq("%s: the kernel's route lookup refuses, the workers relay all" % what, 0, k)
+                c.delete()
+            finally:
+                a.close()
+                b.close()
+                d.stop()
+    finally:
+        ns.down()
+        os.close(ns.home)
 
 
 @suite.case
