@@ -44,12 +44,23 @@ def settle():
     time.sleep(1.3)
 
 
-def check_arrivals(t, what, got, sent, relay_port):
+def check_arrivals(t, what, got, sent, relay_port, addr="127.0.0.1"):
     t.eq(what + ": packets", len(sent), len(got))
-    t.eq(what + ": source is the port the relay advertised", {("127.0.0.1", relay_port)},
+    t.eq(what + ": source is the port the relay advertised", {(addr, relay_port)},
          {s for _, s in got})
     t.ok(what + ": payloads intact and in order", [p for p, _ in got] == sent, "identical bytes",
          "differ")
+
+
+def both_ways(t, c, n, what="", addr="127.0.0.1"):
+    """n RTP packets A->B, then n B->A, each checked on arrival."""
+    to_b, to_a = c.relay_ports()
+    sent_ab = send_collect(c.a, n)
+    got_b = c.b.recv_rtp(n)
+    sent_ba = send_collect(c.b, n)
+    got_a = c.a.recv_rtp(n)
+    check_arrivals(t, what + "A->B", got_b, sent_ab, to_b, addr)
+    check_arrivals(t, what + "B->A", got_a, sent_ba, to_a, addr)
 
 
 def send_collect(leg, n, pace=0.004):
@@ -79,14 +90,8 @@ def kernel_relays_rtp(t):
     d = D()
     k0, s0, _ = kstats(d)
     c = Call(d.ng).setup()
-    to_b, to_a = c.relay_ports()
     n = 60
-    sent_ab = send_collect(c.a, n)
-    got_b = c.b.recv_rtp(n)
-    sent_ba = send_collect(c.b, n)
-    got_a = c.a.recv_rtp(n)
-    check_arrivals(t, "A->B", got_b, sent_ab, to_b)
-    check_arrivals(t, "B->A", got_a, sent_ba, to_a)
+    both_ways(t, c, n)
     settle()
     k1, s1, _ = kstats(d)
     # each direction's first packet latches its sender through a worker;
@@ -282,19 +287,9 @@ def routed_party_through_veth(t):
                 c = Call(d.ng, a=a, b=b)
                 c.offer(received_from=["IP4", "10.77.0.2"])
                 c.answer(received_from=["IP4", "10.77.0.3"])
-                to_b, to_a = c.relay_ports()
                 n = 40
-                sent_ab = send_collect(c.a, n)
-                got_b = c.b.recv_rtp(n)
-                sent_ba = send_collect(c.b, n)
-                got_a = c.a.recv_rtp(n)
                 what = "ip_forward=%d" % fwd
-                for dirn, got, sent, port in (("A->B", got_b, sent_ab, to_b), ("B->A", got_a, sent_ba, to_a)):
-                    t.eq("%s %s: packets" % (what, dirn), n, len(got))
-                    t.eq("%s %s: from the relay's port" % (what, dirn), {("10.77.0.1", port)},
-                         {s for _, s in got})
-                    t.ok("%s %s: intact, in order" % (what, dirn), [p for p, _ in got] == sent,
-                         "identical", "differ")
+                both_ways(t, c, n, what + " ", "10.77.0.1")
                 settle()
                 k = kstats(d)[0]
                 if fwd:
