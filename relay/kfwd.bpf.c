@@ -75,8 +75,11 @@ int rtpgate_kfwd(struct __sk_buff *skb)
 	 * with the daemon, which reads it for the call's quality */
 	if ((rtp[0] >> 6) != 2 || (rtp[1] >= 192 && rtp[1] <= 223))
 		return TCX_NEXT;
-	__u16 ulen = bpf_ntohs(udp->len);
-	if (ulen < sizeof(struct udphdr) + 12 || ulen > bpf_ntohs(ip->tot_len) - sizeof(struct iphdr))
+	/* lengths as the stack will check them (it runs after this program):
+	 * a packet it would drop is not counted as relayed */
+	__u32 ulen = bpf_ntohs(udp->len), tot = bpf_ntohs(ip->tot_len);
+	if (ulen < sizeof(struct udphdr) + 12 || tot != sizeof(struct iphdr) + ulen ||
+	    tot > skb->len - ETH_HLEN)
 		return TCX_NEXT;
 
 	/* where it goes: decided before anything is rewritten, so a packet the
