@@ -47,22 +47,31 @@ def burst_beyond_buffer_ring(t):
     the worker can hold at once, so with io_uring the multishot receive
     runs out of buffers and is re-armed. What the relay took in it sends on
     (counted), what the kernel could not queue is the kernel's loss, and the
-    stream keeps relaying afterwards."""
+    stream keeps relaying afterwards. On a loaded machine the kernel may
+    drop so much of a burst that less than a ring's worth reaches the
+    worker, which then never runs dry: up to three bursts are sent until
+    one gets more than a ring's worth through, and every burst is checked."""
     with Daemon(ports=20, args=["--num-threads=1"]) as d:
         c = Call(d.ng).setup()
         big_rcvbuf(c.b.rtp)
         n = 3 * RING_BUFS
         check_relays(t, "before the burst", c.a, c.b, 5)   # latch first
-        before = stats_packets(d)["relayed"]
-        c.a.send_rtp(n, 0)
-        got = c.b.recv_rtp(n, timeout=3.0, quiet=0.5)
-        after = stats_packets(d)
-        relayed = after["relayed"] - before
-        t.eq("every packet the relay counted as relayed arrived", relayed, len(got))
-        t.ok("more than one buffer ring's worth went through", len(got) > RING_BUFS,
-             "> %d" % RING_BUFS, len(got))
-        t.eq("no send errors", 0, after["dropped"]["send error"])
-        check_in_order(t, got, lambda step: 0 < step < 0x8000, "increasing")
+        most = 0
+        for burst in range(3):
+            before = stats_packets(d)["relayed"]
+            c.a.send_rtp(n, 0)
+            got = c.b.recv_rtp(n, timeout=3.0, quiet=0.5)
+            after = stats_packets(d)
+            relayed = after["relayed"] - before
+            t.eq("burst %d: every packet the relay counted as relayed arrived" % burst, relayed,
+                 len(got))
+            t.eq("burst %d: no send errors" % burst, 0, after["dropped"]["send error"])
+            check_in_order(t, got, lambda step: 0 < step < 0x8000, "increasing")
+            most = max(most, len(got))
+            if most > RING_BUFS:
+                break
+        t.ok("more than one buffer ring's worth went through", most > RING_BUFS,
+             "> %d" % RING_BUFS, most)
         check_relays(t, "the stream relays after the burst", c.a, c.b, 10)
         check_relays(t, "and the other direction too", c.b, c.a, 10)
         hang_up(c)
