@@ -26,6 +26,7 @@ options instead (no UNIX socket), so the clients can be tried against it.
 """
 
 import errno
+import itertools
 import json
 import os
 import random
@@ -181,8 +182,16 @@ def _ng_msg(command, kw):
     return msg
 
 
+_cookie_seq = itertools.count(1)
+
+
 def new_cookie():
-    return "%d_%06x" % (os.getpid(), random.getrandbits(24))
+    """Unique within this process, as Kamailio's are (pid and a counter):
+    the daemon answers a repeated (source, cookie) from its reply cache for
+    60 s, so two requests that drew the same random cookie got the first
+    one's reply (24 random bits alone collided in about 3 % of runs of
+    1,000 requests)."""
+    return "%d_%06x_%d" % (os.getpid(), random.getrandbits(24), next(_cookie_seq))
 
 
 class NgUdp:
