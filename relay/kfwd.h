@@ -37,8 +37,6 @@ int kfwd_open(struct kfwd **out, const union rg_addr *locals, int nlocals,
 	      unsigned max_entries, char *err, size_t errlen);
 /* Detaches and frees. NULL is a no-op. */
 void kfwd_close(struct kfwd *k);
-/* How many interfaces the program is attached to. */
-int kfwd_ninterfaces(const struct kfwd *k);
 
 /* Worker: brings s's kernel entry in line with what s may do now
  * (installs, changes or removes it), and the entry of the stream that

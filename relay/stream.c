@@ -38,9 +38,6 @@
 #include "uring.h"
 #include "worker.h"
 
-#define CNT_ADD(var, n) atomic_store_explicit(&(var), \
-	atomic_load_explicit(&(var), memory_order_relaxed) + (n), memory_order_relaxed)
-#define CNT_SET(var, v) atomic_store_explicit(&(var), (v), memory_order_relaxed)
 
 enum pkt_kind { PKT_BAD, PKT_RTP, PKT_RTCP };
 

@@ -67,8 +67,6 @@
 
 enum { UD_RECV = 1, UD_SEND = 2, UD_CANCEL = 3, UD_UV = 4 };
 
-#define CNT_ADD(var, n) atomic_store_explicit(&(var), \
-	atomic_load_explicit(&(var), memory_order_relaxed) + (n), memory_order_relaxed)
 
 struct uring {
 	struct io_uring ring;

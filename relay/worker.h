@@ -23,6 +23,12 @@
 #define WORKER_BATCH 32
 #define WORKER_PKT_MAX 2048
 
+/* Single-writer counters (the worker's): a relaxed load and store, no
+ * read-modify-write, since no other thread writes them. */
+#define CNT_ADD(var, n) atomic_store_explicit(&(var), \
+	atomic_load_explicit(&(var), memory_order_relaxed) + (n), memory_order_relaxed)
+#define CNT_SET(var, v) atomic_store_explicit(&(var), (v), memory_order_relaxed)
+
 /* Written by the worker (relaxed, single writer), read by anyone. */
 struct worker_stats {
 	_Atomic uint64_t pkts_relayed, bytes_relayed;
