@@ -107,10 +107,11 @@ void report_table(const struct bench_report *r)
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct profile_share *p = &r->rows[i].prof;
 		if (r->rows[i].has_profile)
-			printf("relay CPU at %u calls (perf, %lu samples): codec %.1f%%, libm %.1f%%, kernel %.1f%%,"
-			       " libc %.1f%%, relay %.1f%%, other %.1f%%\n", r->rows[i].calls, p->samples,
-			       p->codec * 100, p->math * 100, p->kernel * 100, p->libc * 100,
-			       p->relay * 100, p->other * 100);
+			printf("relay CPU at %u calls (perf, %lu samples): codec %.1f%% (%.1f%% of it in"
+			       " libc/libm, called by a codec), libm %.1f%%, kernel %.1f%%, libc %.1f%%,"
+			       " relay %.1f%%, other %.1f%%\n", r->rows[i].calls, p->samples,
+			       p->codec * 100, p->codec_callee * 100, p->math * 100, p->kernel * 100,
+			       p->libc * 100, p->relay * 100, p->other * 100);
 	}
 	if (r->ramp)
 		printf("ramp: max calls held %u (loss <= %.2f%%, p99 <= %.1f ms); stopped: %s\n",
@@ -217,10 +218,11 @@ int report_json(const struct bench_report *r, const char *path)
 			w->late_frac, w->skip_frac, w->gen_bound ? "true" : "false", w->rss_kb, w->mem_per_call_kb,
 			w->pass ? "true" : "false");
 		if (w->has_profile)
-			fprintf(f, ", \"profile\": {\"samples\": %lu, \"codec\": %.4f, \"libm\": %.4f, "
-				"\"kernel\": %.4f, \"libc\": %.4f, \"relay\": %.4f, \"other\": %.4f}",
-				w->prof.samples, w->prof.codec, w->prof.math, w->prof.kernel, w->prof.libc,
-				w->prof.relay, w->prof.other);
+			fprintf(f, ", \"profile\": {\"samples\": %lu, \"codec\": %.4f, "
+				"\"codec_in_libc_libm\": %.4f, \"libm\": %.4f, \"kernel\": %.4f, "
+				"\"libc\": %.4f, \"relay\": %.4f, \"other\": %.4f}",
+				w->prof.samples, w->prof.codec, w->prof.codec_callee, w->prof.math,
+				w->prof.kernel, w->prof.libc, w->prof.relay, w->prof.other);
 		for (int d = 0; d < 2; d++)
 			fprintf(f, ", \"%s\": {\"sent\": %llu, \"recv\": %llu, \"bad\": %llu, \"loss\": %.6f, "
 				"\"p50_us\": %.0f, \"p99_us\": %.0f, \"max_us\": %.0f, \"jitter_ms\": %.4f, "

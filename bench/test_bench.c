@@ -1,14 +1,18 @@
 /* test_bench.c - unit tests of the load tool's pure parts: the latency
- * histogram, the SDP writer/skimmer, and the pre-encoded frames.
+ * histogram, the SDP writer/skimmer, the pre-encoded frames, the memory
+ * fit and the sorting of perf samples.
  * Runs with the project's unit runner (tests/unit/unit.c).
  */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frames.h"
 #include "histo.h"
 #include "memfit.h"
+#include "profile.h"
 #include "sdpmini.h"
 #include "unit.h"
 
@@ -174,7 +178,74 @@ static void t_memfit_flat_and_degenerate(void)
 	EXPECT_INT(memfit_line(x, y, 0, &f), -EINVAL);
 }
 
+/* perf script -F period,ip,sym,dso output with DWARF call chains, shaped
+ * as perf 6.1 prints it: a libc/libm sample is charged to its caller. */
+static const char perf_script_out[] =
+	"   1000 \n"                 /* libopus itself: codec */
+	"\t           3993 [unknown] (/usr/lib/x86_64-linux-gnu/libopus.so.0.8.0)\n"
+	"\t          39bcf opus_decode (/usr/lib/x86_64-linux-gnu/libopus.so.0.8.0)\n"
+	"\t          2b178 opus_decode_op (/build/relay/rtpgate)\n"
+	"\n"
+	"   1000 \n"                 /* libm called by libopus: codec */
+	"\t          70b8a do_cos (inlined)\n"
+	"\t          70b8a __cos_fma (/usr/lib/x86_64-linux-gnu/libm.so.6)\n"
+	"\t          19cef [unknown] (/usr/lib/x86_64-linux-gnu/libopus.so.0.8.0)\n"
+	"\n"
+	"   1000 \n"                 /* libc called by libopus: codec */
+	"\t         16e0bc __memset_avx512_unaligned_erms (/usr/lib/x86_64-linux-gnu/libc.so.6)\n"
+	"\t          2211f [unknown] (/usr/lib/x86_64-linux-gnu/libopus.so.0.8.0)\n"
+	"\tffffffffffffffff [unknown] ([unknown])\n"
+	"\n"
+	"   1000 \n"                 /* libc called by the relay: libc */
+	"\t         16e0bc __memmove_avx512_unaligned_erms (/usr/lib/x86_64-linux-gnu/libc.so.6)\n"
+	"\t           c7e3 stream_packet (/build/relay/rtpgate)\n"
+	"\t         891f4 start_thread (/usr/lib/x86_64-linux-gnu/libc.so.6)\n"
+	"\n"
+	"   1000 \n"                 /* the kernel, whoever called it */
+	"\tffffffff8110a1b2 pvm_irq_enable ([kernel.kallsyms])\n"
+	"\t           3993 [unknown] (/usr/lib/x86_64-linux-gnu/libopus.so.0.8.0)\n"
+	"\n"
+	"   1000 \n"                 /* libm, caller not found: libm */
+	"\t          6ee62 __ieee754_log_fma (/usr/lib/x86_64-linux-gnu/libm.so.6)\n"
+	"\tffffffffffffffff [unknown] ([unknown])\n"
+	"\n"
+	"   1000 \n"                 /* rtpgate's codec/ module: codec */
+	"\t          1a2b3 g711_ulaw_encode (inlined)\n"
+	"\t          1a2b3 pcmu_encode (/build/relay/rtpgate)\n"
+	"\n"
+	"   3000 \n"                 /* the relay's own code, by period */
+	"\t           c7e3 transcode (inlined)\n"
+	"\t           c7e3 stream_packet (/build/relay/rtpgate)\n";
+
+static void t_profile_attribution(void)
+{
+	FILE *f = fmemopen((void *)perf_script_out, sizeof(perf_script_out) - 1, "r");
+	EXPECT(f != NULL);
+	if (!f)
+		return;
+	struct profile_share p;
+	EXPECT_INT(profile_parse(f, &p), 0);
+	fclose(f);
+	EXPECT_INT(p.samples, 8);
+	EXPECT_INT(lround(p.codec * 1000), 400);
+	EXPECT_INT(lround(p.codec_callee * 1000), 200);
+	EXPECT_INT(lround(p.libc * 1000), 100);
+	EXPECT_INT(lround(p.math * 1000), 100);
+	EXPECT_INT(lround(p.kernel * 1000), 100);
+	EXPECT_INT(lround(p.relay * 1000), 300);
+	EXPECT_INT(lround(p.other * 1000), 0);
+
+	/* nothing sampled */
+	FILE *e = fmemopen((void *)"\n", 1, "r");
+	EXPECT(e != NULL);
+	if (e) {
+		EXPECT_INT(profile_parse(e, &p), -ENODATA);
+		fclose(e);
+	}
+}
+
 const struct unit_case unit_cases[] = {
+	UNIT(t_profile_attribution),
 	UNIT(t_memfit_exact),
 	UNIT(t_memfit_noisy),
 	UNIT(t_memfit_flat_and_degenerate),

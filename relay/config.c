@@ -74,7 +74,7 @@ const struct config_opt config_table[] = {
 	{ "max-transcodes", CFG_INT, "0", 0, 10000000, OFF(max_transcodes), true,
 	  "most concurrent calls that transcode (0: no limit); beyond it such offers get \"load limit\"" },
 	{ "opus-complexity", CFG_INT, "-1", -1, 10, OFF(opus_complexity), true,
-	  "Opus encoder complexity 0-10 for transcoded calls (-1: the codec library's default, 5)" },
+	  "Opus encoder complexity 0-10 for transcoded calls (-1: rtpgate's default, 5; libopus alone would use 9)" },
 	{ "opus-bitrate", CFG_INT, "0", 0, 510000, OFF(opus_bitrate), true,
 	  "Opus target bitrate in bit/s for transcoded calls (0: by internal rate, 16000 at 8 kHz)" },
 	{ "media-io", CFG_STR, "auto", 0, 0, OFF(media_io), false,
