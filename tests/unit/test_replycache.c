@@ -43,6 +43,58 @@ static void t_cap_drops_oldest(void)
 	replycache_free(rc);
 }
 
+/* Past the cap the cache keeps the newest max_entries, put after put: a
+ * retransmission of any recent request still finds its reply. (The byte
+ * count once went below zero on the first eviction, and from then on every
+ * put emptied the whole cache.) */
+static void t_cap_holds_steady(void)
+{
+	struct replycache *rc;
+	EXPECT_INT(replycache_new(&rc, 60000, 100), 0);
+	union rg_addr a;
+	addr_parse(&a, "127.0.0.1", 5060);
+	char cookie[16], reply[400];
+	memset(reply, 'r', sizeof(reply));
+	for (int i = 0; i < 1000; i++) {
+		int cl = snprintf(cookie, sizeof(cookie), "k%d", i);
+		EXPECT_INT(replycache_put(rc, &a, cookie, (size_t)cl, reply, 100 + (size_t)(i % 300),
+					  1000), 0);
+		EXPECT_INT(replycache_count(rc), i < 100 ? i + 1 : 100);
+	}
+	size_t n;
+	for (int i = 900; i < 1000; i++) {
+		int cl = snprintf(cookie, sizeof(cookie), "k%d", i);
+		EXPECT(replycache_get(rc, &a, cookie, (size_t)cl, &n) != NULL);
+	}
+	EXPECT(replycache_get(rc, &a, "k899", 4, &n) == NULL);
+	/* 100 entries of at most ~500 bytes: one chunk and the spare at most */
+	EXPECT(replycache_mapped(rc) <= 2 * 65536);
+	replycache_free(rc);
+}
+
+/* Large replies: 32 MiB of them at most, the newest kept. */
+static void t_byte_cap(void)
+{
+	struct replycache *rc;
+	EXPECT_INT(replycache_new(&rc, 60000, 100000), 0);
+	union rg_addr a;
+	addr_parse(&a, "127.0.0.1", 5060);
+	static char big[1 << 20];
+	memset(big, 'b', sizeof(big));
+	char cookie[16];
+	for (int i = 0; i < 100; i++) {
+		int cl = snprintf(cookie, sizeof(cookie), "b%d", i);
+		EXPECT_INT(replycache_put(rc, &a, cookie, (size_t)cl, big, sizeof(big), 1000), 0);
+	}
+	EXPECT_INT(replycache_count(rc), 31);   /* 31 MiB and their headers fit, 32 do not */
+	EXPECT(replycache_mapped(rc) <= (32u << 20) + (1u << 20));
+	size_t n;
+	EXPECT(replycache_get(rc, &a, "b99", 3, &n) != NULL && n == sizeof(big));
+	EXPECT(replycache_get(rc, &a, "b69", 3, &n) != NULL);
+	EXPECT(replycache_get(rc, &a, "b68", 3, &n) == NULL);
+	replycache_free(rc);
+}
+
 /* A burst of replies of mixed sizes (one larger than a chunk) spans many
  * chunks; every byte of them is returned once they expire, and replies
  * stay intact while they live. */
@@ -84,5 +136,6 @@ static void t_memory_returned_on_expiry(void)
 }
 
 const struct unit_case unit_cases[] = {
-	UNIT(t_hit_miss_expire), UNIT(t_cap_drops_oldest), UNIT(t_memory_returned_on_expiry), { 0 }
+	UNIT(t_hit_miss_expire), UNIT(t_cap_drops_oldest), UNIT(t_cap_holds_steady),
+	UNIT(t_byte_cap), UNIT(t_memory_returned_on_expiry), { 0 }
 };
