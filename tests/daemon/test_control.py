@@ -603,6 +603,45 @@ def reply_cache_30s(t):
 
 
 @suite.case
+def reply_cache_past_its_cap(t):
+    """The reply cache keeps its newest 200,000 replies once it is full:
+    after 200,500 requests a delete repeated under its cookie, with another
+    request in between, still gets the first reply and does not run again.
+    (Before 3a80679 the first eviction broke the cache's byte count and
+    every later request emptied it: the copy ran the delete a second time
+    and got "Call-ID not found".)"""
+    with Daemon(ports=100) as d:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(5)
+        s.connect(d.ng_addr)
+        total, window, sent, got = 200500, 64, 0, 0
+        ping = bencode({"command": "ping"})
+        tag = b"cap%d." % os.getpid()
+        try:
+            while got < total:
+                while sent - got < window and sent < total:
+                    s.send(tag + b"%d " % sent + ping)
+                    sent += 1
+                s.recv(65536)
+                got += 1
+        except socket.timeout:
+            pass
+        s.close()
+        t.eq("pings answered", total, got)
+        c = Call(d.ng).setup()
+        msg = {"call-id": c.cid, "from-tag": c.a_tag, "command": "delete"}
+        cookie = "capdel%d" % os.getpid()
+        r1 = text(bdecode(d.ng.exchange(bencode(msg), cookie=cookie)))
+        raw1 = d.ng.last_raw
+        t.ok("first delete: ok, no warning", r1.get("result") == "ok" and "warning" not in r1,
+             "ok", r1)
+        d.ng.cmd("ping")
+        d.ng.exchange(bencode(msg), cookie=cookie)
+        t.eq("the repeated delete: the first reply", raw1, d.ng.last_raw)
+        c.close()
+
+
+@suite.case
 def burst_spreads_across_workers(t):
     """Ten offers sent back to back, before any reply: the calls are spread
     evenly over the two workers (the control thread counts what it handed
