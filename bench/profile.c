@@ -38,7 +38,8 @@ pid_t profile_start(pid_t pid, double secs, const char *datafile)
 			_exit(127);
 		/* 2 KB of stack: enough to unwind a libc/libm leaf to its caller */
 		execlp("perf", "perf", "record", "-q", "-e", "cpu-clock", "-F", "499",
-		       "--call-graph", "dwarf,2048", "-p", spid, "-o", datafile, "--", "sleep", ssecs, (char *)NULL);
+		       "--call-graph", "dwarf,2048", "-p", spid, "-o", datafile,
+		       "--", "sleep", ssecs, (char *)NULL);
 		_exit(127);
 	}
 	return p;
@@ -105,14 +106,20 @@ static void sample_add(struct profile_share *out, const struct sample *s)
 }
 
 /* A frame line: "\t<hex addr> <sym> (<dso>)"; sym may be "[unknown]",
- * dso "inlined" for a function inlined into the next line's. */
-static int parse_frame(const char *line, char *sym, size_t symsz, char *dso, size_t dsosz)
+ * dso "inlined" for a function inlined into the next line's. *kernel: the
+ * address is the kernel's (its modules and BPF programs included). */
+static int parse_frame(const char *line, char *sym, size_t symsz, char *dso, size_t dsosz,
+		       int *kernel)
 {
 	const char *p = line;
 	while (*p == '\t' || *p == ' ')
 		p++;
+	char *end;
+	unsigned long long ip = strtoull(p, &end, 16);
+	*kernel = end != p && ip >= 0xffff800000000000ull && ip != ~0ull;
+	p = end;
 	while (*p && *p != ' ')
-		p++;                    /* the address */
+		p++;
 	while (*p == ' ')
 		p++;
 	const char *open = strrchr(p, '(');
@@ -151,13 +158,15 @@ int profile_parse(FILE *f, struct profile_share *out)
 			continue;
 		}
 		char sym[256], dso[256];
-		if (parse_frame(line, sym, sizeof(sym), dso, sizeof(dso)) < 0 || !strcmp(dso, "inlined"))
+		int kernel;
+		if (parse_frame(line, sym, sizeof(sym), dso, sizeof(dso), &kernel) < 0 ||
+		    !strcmp(dso, "inlined"))
 			continue;
 		if (!s.have_leaf) {
 			snprintf(s.leaf_dso, sizeof(s.leaf_dso), "%s", dso);
 			snprintf(s.leaf_sym, sizeof(s.leaf_sym), "%s", sym);
 			s.have_leaf = 1;
-			s.kernel = strstr(dso, "kernel") != NULL;
+			s.kernel = kernel || strstr(dso, "kernel") != NULL;
 		} else if (!s.caller_known && is_helper(s.leaf_dso) && !is_helper(dso) &&
 			   strcmp(dso, "[unknown]")) {
 			/* the first frame outside libc/libm: the helper's caller */

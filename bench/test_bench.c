@@ -205,6 +205,10 @@ static const char perf_script_out[] =
 	"\tffffffff8110a1b2 pvm_irq_enable ([kernel.kallsyms])\n"
 	"\t           3993 [unknown] (/usr/lib/x86_64-linux-gnu/libopus.so.0.8.0)\n"
 	"\n"
+	"   1000 \n"                 /* a BPF program: the kernel's too */
+	"\tffffffffc0a1b2c3 bpf_prog_555d659c7360d57e_rtpgate_kfwd (bpf_prog_555d659c7360d57e_rtpgate_kfwd)\n"
+	"\tffffffff8110a1b2 tcx_run ([kernel.kallsyms])\n"
+	"\n"
 	"   1000 \n"                 /* libm, caller not found: libm */
 	"\t          6ee62 __ieee754_log_fma (/usr/lib/x86_64-linux-gnu/libm.so.6)\n"
 	"\tffffffffffffffff [unknown] ([unknown])\n"
@@ -226,13 +230,13 @@ static void t_profile_attribution(void)
 	struct profile_share p;
 	EXPECT_INT(profile_parse(f, &p), 0);
 	fclose(f);
-	EXPECT_INT(p.samples, 8);
-	EXPECT_INT(lround(p.codec * 1000), 400);
-	EXPECT_INT(lround(p.codec_callee * 1000), 200);
-	EXPECT_INT(lround(p.libc * 1000), 100);
-	EXPECT_INT(lround(p.math * 1000), 100);
-	EXPECT_INT(lround(p.kernel * 1000), 100);
-	EXPECT_INT(lround(p.relay * 1000), 300);
+	EXPECT_INT(p.samples, 9);   /* of 11,000 in all */
+	EXPECT_INT(lround(p.codec * 11000), 4000);
+	EXPECT_INT(lround(p.codec_callee * 11000), 2000);
+	EXPECT_INT(lround(p.libc * 11000), 1000);
+	EXPECT_INT(lround(p.math * 11000), 1000);
+	EXPECT_INT(lround(p.kernel * 11000), 2000);
+	EXPECT_INT(lround(p.relay * 11000), 3000);
 	EXPECT_INT(lround(p.other * 1000), 0);
 
 	/* nothing sampled */
