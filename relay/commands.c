@@ -21,6 +21,7 @@
 
 #include "buf.h"
 #include "call.h"
+#include "kfwd.h"
 #include "log.h"
 #include "negotiate.h"
 #include "ports.h"
@@ -488,7 +489,8 @@ static void add_call_stats(struct rg_daemon *d, struct call *c, struct bval *r)
 					char a[80];
 					bval_dict_add_str(sd, "endpoint", endpoint_str(ep, a, sizeof(a)));
 				}
-				struct pkt_totals t = { ld(&s->c.pkts_in), ld(&s->c.bytes_in), stream_errors(s) };
+				struct pkt_totals t = { 0, 0, stream_errors(s) };
+				kfwd_stream_in(s, &t.packets, &t.bytes);
 				add_totals(sd, "stats", &t);
 				tot[k].packets += t.packets;
 				tot[k].bytes += t.bytes;
@@ -513,6 +515,11 @@ static struct bval *cmd_delete(struct rg_daemon *d, const struct ng_request *rq)
 		return r;
 	}
 	long delay = rq->delete_delay >= 0 ? rq->delete_delay : d->cfg.delete_delay;
+	/* the call ends now: its kernel entries come out first, so that the
+	 * reply counts the kernel's last packets too (call_end's own take then
+	 * finds nothing left) */
+	if (delay <= 0)
+		kfwd_session_take(c->w->kf, c->ms);
 	struct bval *r = reply_ok();
 	add_call_stats(d, c, r);
 	if (delay > 0) {

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -218,15 +219,33 @@ static bool wanted(const struct kfwd *k, const struct mstream *s, struct kfwd_va
 	return true;
 }
 
+/* The worker's side of kf_seq: odd while s's counters, kf_in_* and
+ * kf_taken change (a single writer, so plain stores; the fence keeps the
+ * changes after the odd value). */
+static void seq_begin(struct mstream *s)
+{
+	uint32_t q = atomic_load_explicit(&s->kf_seq, memory_order_relaxed);
+	atomic_store_explicit(&s->kf_seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void seq_end(struct mstream *s)
+{
+	uint32_t q = atomic_load_explicit(&s->kf_seq, memory_order_relaxed);
+	atomic_store_explicit(&s->kf_seq, q + 1, memory_order_release);
+}
+
 /* Counts an entry held (v: its values now) into the streams' counters:
- * what came since the last look. */
-static void apply(struct worker *w, struct mstream *s, const struct kfwd_val *v)
+ * what came since the last look. Inside seq_begin/seq_end. */
+static void count_in(struct worker *w, struct mstream *s, const struct kfwd_val *v)
 {
 	uint64_t dp = v->pkts - s->kf_val.pkts, db = v->bytes - s->kf_val.bytes;
 	s->kf_val.pkts = v->pkts;
 	s->kf_val.bytes = v->bytes;
 	if (!dp)
 		return;
+	CNT_SET(s->kf_in_pkts, v->pkts);
+	CNT_SET(s->kf_in_bytes, v->bytes);
 	struct mstream *o = msession_stream(s->ms, !s->leg, s->media, COMP_RTP);
 	CNT_ADD(s->c.pkts_in, dp);
 	CNT_ADD(s->c.bytes_in, db);
@@ -246,6 +265,13 @@ static void apply(struct worker *w, struct mstream *s, const struct kfwd_val *v)
 		atomic_store_explicit(&s->c.last_in_ms, last, memory_order_relaxed);
 }
 
+static void apply(struct worker *w, struct mstream *s, const struct kfwd_val *v)
+{
+	seq_begin(s);
+	count_in(w, s, v);
+	seq_end(s);
+}
+
 static void unlink_entry(struct worker *w, struct mstream *s)
 {
 	s->kf_on = false;
@@ -262,13 +288,21 @@ static void unlink_entry(struct worker *w, struct mstream *s)
  * and s no longer has one. True if that happened. */
 static bool taken(struct worker *w, struct mstream *s)
 {
-	/* set only after the control thread deleted an entry the worker had
-	 * installed and not removed: kf_on is true then */
-	if (!atomic_exchange_explicit(&s->kf_taken, false, memory_order_acquire) || !s->kf_on)
+	if (!atomic_load_explicit(&s->kf_taken, memory_order_relaxed))
 		return false;
-	apply(w, s, &s->kf_final);
-	unlink_entry(w, s);
-	return true;
+	/* set only after the control thread deleted an entry the worker had
+	 * installed (kf_val holds what was counted of it); the flag and the
+	 * counts change together for kfwd_stream_in */
+	seq_begin(s);
+	bool t = atomic_exchange_explicit(&s->kf_taken, false, memory_order_acquire);
+	if (t)
+		count_in(w, s, &s->kf_final);
+	seq_end(s);
+	/* entry_off may have unlinked it already, when its own delete found
+	 * the entry gone */
+	if (t && s->kf_on)
+		unlink_entry(w, s);
+	return t;
 }
 
 /* The kernel's counts since the last look, into the streams' counters. */
@@ -285,7 +319,12 @@ static void entry_off(struct worker *w, struct mstream *s)
 	if (!s->kf_on || taken(w, s))
 		return;
 	harvest(w, s);
-	bpf_map_delete_elem(w->kf->map_fd, &s->kf_key);
+	if (!s->kf_on)
+		return;   /* harvest found it taken */
+	/* a failed delete: the control thread took it meanwhile, and counts
+	 * what it took; taken() counts it too, now or at the next sync */
+	if (bpf_map_delete_elem(w->kf->map_fd, &s->kf_key) < 0 && taken(w, s))
+		return;
 	unlink_entry(w, s);
 }
 
@@ -314,7 +353,11 @@ static void sync_one(struct worker *w, struct mstream *s)
 		return;
 	}
 	s->kf_key = key;
+	seq_begin(s);
 	memcpy(&s->kf_val, &v, sizeof(v));   /* padding too: sync_one compares bytes */
+	CNT_SET(s->kf_in_pkts, 0);
+	CNT_SET(s->kf_in_bytes, 0);
+	seq_end(s);
 	s->kf_on = true;
 	s->kf_next = w->kf_list;
 	s->kf_prev = &w->kf_list;
@@ -368,5 +411,32 @@ void kfwd_session_take(struct kfwd *k, struct msession *ms)
 		if (!key.addr || bpf_map_lookup_and_delete_elem(k->map_fd, &key, &s->kf_final) < 0)
 			continue;
 		atomic_store_explicit(&s->kf_taken, true, memory_order_release);
+	}
+}
+
+void kfwd_stream_in(struct mstream *s, uint64_t *pkts, uint64_t *bytes)
+{
+	for (unsigned spin = 0;; spin++) {
+		uint32_t q = atomic_load_explicit(&s->kf_seq, memory_order_acquire);
+		if (!(q & 1)) {
+			uint64_t p = atomic_load_explicit(&s->c.pkts_in, memory_order_relaxed);
+			uint64_t b = atomic_load_explicit(&s->c.bytes_in, memory_order_relaxed);
+			bool t = atomic_load_explicit(&s->kf_taken, memory_order_relaxed);
+			uint64_t ip = atomic_load_explicit(&s->kf_in_pkts, memory_order_relaxed);
+			uint64_t ib = atomic_load_explicit(&s->kf_in_bytes, memory_order_relaxed);
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&s->kf_seq, memory_order_relaxed) == q) {
+				/* kf_final: this thread's own take */
+				if (t && s->kf_final.pkts >= ip && s->kf_final.bytes >= ib) {
+					p += s->kf_final.pkts - ip;
+					b += s->kf_final.bytes - ib;
+				}
+				*pkts = p;
+				*bytes = b;
+				return;
+			}
+		}
+		if (spin >= 64)
+			sched_yield();   /* the worker was preempted inside its few stores */
 	}
 }

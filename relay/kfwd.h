@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct kfwd;
 struct worker;
@@ -55,5 +56,10 @@ void kfwd_worker_tick(struct worker *w);
  * through the streams (kf_final). Nothing to do (one atomic load) for a
  * session without entries. */
 void kfwd_session_take(struct kfwd *k, struct msession *ms);
+/* Control thread: s's packets and bytes in (its counters c), with what a
+ * take holds that the worker has not counted yet. A delete takes the
+ * session's entries first, so its reply counts the kernel's last packets
+ * rather than those of the worker's last look, up to a second old. */
+void kfwd_stream_in(struct mstream *s, uint64_t *pkts, uint64_t *bytes);
 
 #endif

@@ -90,6 +90,12 @@ struct mstream {
 	 * kf_taken is set (release); the worker takes them with an exchange */
 	struct kfwd_val kf_final;
 	atomic_bool kf_taken;
+	/* [wrk] written, [ctl] read: how much of the entry's counts c holds
+	 * (kf_val's pkts and bytes), and a sequence that is odd while the
+	 * worker changes c, these and kf_taken together, so the control thread
+	 * can add what a take holds that c does not (kfwd_stream_in) */
+	_Atomic uint32_t kf_seq;
+	_Atomic uint64_t kf_in_pkts, kf_in_bytes;
 };
 
 /* Rejected packets per second per stream after which only the party's

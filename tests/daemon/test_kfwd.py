@@ -3,7 +3,7 @@ RTP of a plain call relayed by the tc program, checked from outside: the
 packets arrive intact, in order, from the port the relay advertised; the
 kernel's count is in statistics and query; a stranger still gets nothing
 through; RTCP still goes through a worker; a new answer moves the
-destination; a delete stops it; kernel-relayed media keeps a call from
+destination; a delete stops it and counts the kernel's last packets; kernel-relayed media keeps a call from
 timing out; a transcoded call stays with the workers; a party on another host (a
 network namespace behind a veth) is reached through the route lookup and
 redirect; bad settings and
@@ -109,6 +109,28 @@ def kernel_relays_rtp(t):
     c.a.rtp.sendto(rtp_build(1, 1, c.a.ssrc), (c.a.peer[0], c.a.peer[1]))
     t.eq("after delete nothing reaches B", 0, len(c.b.recv_rtp(timeout=0.5)))
     c.close()
+
+
+@suite.case
+def delete_counts_the_last_kernel_packets(t):
+    """A delete right after the media, before a worker has read the kernel's
+    counters again: its totals still count every packet (the entries the
+    delete takes out of the kernel carry the rest)."""
+    d = D()
+    for rnd in range(3):
+        k0 = kstats(d)[0]
+        c = Call(d.ng).setup()
+        n = 40
+        both_ways(t, c, n, "round %d: " % rnd)
+        r = c.delete()
+        tot = query_totals(r)["RTP"]
+        t.eq("round %d: delete packets" % rnd, 2 * n, tot["packets"])
+        t.eq("round %d: delete bytes" % rnd, 2 * n * 172, tot["bytes"])
+        c.close()
+        # the worker counts the taken entries when it ends the session
+        time.sleep(0.3)
+        t.eq("round %d: statistics count the kernel's packets" % rnd, 2 * (n - 1),
+             kstats(d)[0] - k0)
 
 
 @suite.case
