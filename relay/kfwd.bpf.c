@@ -16,8 +16,15 @@
  * cannot use) goes on untouched to the next program and the daemon's socket,
  * whose packet path handles it exactly as without this program.
  *
- * The entry counts packets and bytes and stamps the last one; the worker
- * reads them once a second into the stream's counters. The attachment is a
+ * The entry counts packets and bytes and stamps the last one, and carries
+ * on the worker's quality view of the party's RTP (RFC 3550 A.1 sequence
+ * numbers, A.8 jitter) from where the worker left it; the worker reads
+ * them once a second into the stream's counters and quality. Packets of
+ * another SSRC, and a jump in the sequence numbers (A.1's MAX_DROPOUT),
+ * go to the daemon, whose rules start a new view; it then makes the entry
+ * again from there. Two CPUs relaying the same stream at once could
+ * disturb these figures (not the counts); one flow's packets normally
+ * come in on one CPU. The attachment is a
  * tcx link held by the daemon: it goes away with the daemon, crash or not.
  */
 #include <linux/bpf.h>
@@ -46,6 +53,10 @@ struct {
 	__type(key, struct kfwd_key);
 	__type(value, struct kfwd_val);
 } kfwd_map SEC(".maps");
+
+/* RFC 3550 A.1 */
+#define MAX_DROPOUT 3000
+#define MAX_MISORDER 100
 
 #define IP_OFF ETH_HLEN
 #define UDP_OFF (ETH_HLEN + sizeof(struct iphdr))
@@ -81,6 +92,19 @@ int rtpgate_kfwd(struct __sk_buff *skb)
 	if (ulen < sizeof(struct udphdr) + 12 || tot != sizeof(struct iphdr) + ulen ||
 	    tot > skb->len - ETH_HLEN)
 		return TCX_NEXT;
+	/* the quality view: another SSRC, or a sequence number too far from
+	 * the last, is the daemon's to judge */
+	__u16 udelta = 0;
+	__u32 rtp_ts = 0;
+	if (v->rx_on) {
+		__u32 ssrc = (__u32)rtp[8] << 24 | (__u32)rtp[9] << 16 | (__u32)rtp[10] << 8 | rtp[11];
+		if (ssrc != v->ssrc)
+			return TCX_NEXT;
+		udelta = (__u16)(((__u16)rtp[2] << 8 | rtp[3]) - (__u16)v->ext_max);
+		if (udelta >= MAX_DROPOUT && udelta <= 65536 - MAX_MISORDER)
+			return TCX_NEXT;
+		rtp_ts = (__u32)rtp[4] << 24 | (__u32)rtp[5] << 16 | (__u32)rtp[6] << 8 | rtp[7];
+	}
 
 	/* where it goes: decided before anything is rewritten, so a packet the
 	 * program cannot send still reaches the daemon intact */
@@ -107,9 +131,29 @@ rewrite:;
 	__u32 new_s = v->out_addr, new_d = v->dst_addr;
 	__u16 new_sp = v->out_port, new_dp = v->dst_port;
 	__u64 len = ulen - sizeof(struct udphdr);
+	__u64 now = bpf_ktime_get_ns();
 	__sync_fetch_and_add(&v->pkts, 1);
 	__sync_fetch_and_add(&v->bytes, len);
-	v->last_ns = bpf_ktime_get_ns();
+	v->last_ns = now;
+	if (v->rx_on) {
+		/* A.1: ahead by less than MAX_DROPOUT moves the highest number
+		 * on (across a wrap too); late or repeated ones only count */
+		if (udelta < MAX_DROPOUT)
+			v->ext_max += udelta;
+		v->received++;
+		/* A.8, in timestamp units, as rtcp.c computes it */
+		__u64 d = now - v->arrival_base_ns;
+		__u32 arrival = (__u32)((d / 1000000000ull) * v->clock_rate +
+					(d % 1000000000ull) * v->clock_rate / 1000000000ull);
+		__u32 transit = arrival - rtp_ts;
+		if (v->have_transit) {
+			__s32 dt = (__s32)(transit - v->transit);
+			__u32 ad = dt < 0 ? (__u32)-dt : (__u32)dt;
+			v->jitter_q4 += ad - ((v->jitter_q4 + 8) >> 4);
+		}
+		v->transit = transit;
+		v->have_transit = 1;
+	}
 
 	/* UDP checksum: the addresses are in its pseudo-header; a zero (no
 	 * checksum) stays zero */

@@ -29,6 +29,8 @@
 
 #include "kfwd_map.h"
 #include "log.h"
+#include "quality.h"
+#include "rtcp.h"
 #include "session.h"
 #include "worker.h"
 
@@ -246,6 +248,15 @@ static void count_in(struct worker *w, struct mstream *s, const struct kfwd_val 
 		return;
 	CNT_SET(s->kf_in_pkts, v->pkts);
 	CNT_SET(s->kf_in_bytes, v->bytes);
+	if (v->rx_on) {
+		struct quality_kernel k = {
+			.ssrc = v->ssrc, .base_seq = v->base_seq, .ext_max = v->ext_max,
+			.received = v->received - s->kf_val.received,
+			.transit = v->transit, .jitter_q4 = v->jitter_q4,
+		};
+		s->kf_val.received = v->received;
+		quality_fold(s, &k);
+	}
 	struct mstream *o = msession_stream(s->ms, !s->leg, s->media, COMP_RTP);
 	CNT_ADD(s->c.pkts_in, dp);
 	CNT_ADD(s->c.bytes_in, db);
@@ -328,7 +339,35 @@ static void entry_off(struct worker *w, struct mstream *s)
 	unlink_entry(w, s);
 }
 
-static void sync_one(struct worker *w, struct mstream *s)
+/* The entry carries on s's quality view from where it is now (after any
+ * harvest): nothing while the view has not begun. */
+static void seed_quality(const struct mstream *s, struct kfwd_val *v)
+{
+	const struct rtcp_rxstats *rx = &s->qw.rx;
+	if (!s->qw.rx_on || rx->probation)
+		return;
+	v->rx_on = 1;
+	v->ssrc = rx->ssrc;
+	v->clock_rate = rx->clock_rate;
+	v->arrival_base_ns = rx->arrival_base_ns;
+	v->base_seq = rx->base_seq;
+	v->ext_max = rtcp_rxstats_ext_max(rx);
+	v->transit = rx->transit;
+	v->jitter_q4 = rx->jitter_q4;
+	v->have_transit = rx->have_transit;
+}
+
+/* The entry does not carry on s's quality view as it is now: made before
+ * the view began, or from an earlier one (another SSRC, a jump). */
+static bool view_moved(const struct mstream *s)
+{
+	const struct rtcp_rxstats *rx = &s->qw.rx;
+	if (!s->qw.rx_on || rx->probation)
+		return false;
+	return !s->kf_val.rx_on || s->kf_val.ssrc != rx->ssrc || s->kf_val.base_seq != rx->base_seq;
+}
+
+static void sync_one(struct worker *w, struct mstream *s, bool reseed)
 {
 	struct kfwd_val v;
 	struct kfwd_key key;
@@ -340,11 +379,12 @@ static void sync_one(struct worker *w, struct mstream *s)
 	if (s->kf_on) {
 		/* both zeroed before they were filled: the part the daemon
 		 * sets compares byte for byte */
-		if (!memcmp(&key, &s->kf_key, sizeof(key)) &&
+		if (!reseed && !memcmp(&key, &s->kf_key, sizeof(key)) &&
 		    !memcmp(&v, &s->kf_val, offsetof(struct kfwd_val, pkts)))
 			return;
 		entry_off(w, s);
 	}
+	seed_quality(s, &v);
 	/* the counters start at 0 with each entry */
 	if (bpf_map_update_elem(w->kf->map_fd, &key, &v, BPF_ANY) < 0) {
 		LOG_RL(LOG_WARNING, "kfwd", s->ms->call_id,
@@ -368,15 +408,32 @@ static void sync_one(struct worker *w, struct mstream *s)
 	atomic_fetch_add_explicit(&s->ms->kf_entries, 1, memory_order_relaxed);
 }
 
-void kfwd_stream_sync(struct worker *w, struct mstream *s)
+void kfwd_stream_sync(struct worker *w, struct mstream *s, bool reseed)
 {
 	if (!w->kf)
 		return;
 	struct msession *ms = s->ms;
 	/* s's own entry (s's party as the source), and the one that sends to
 	 * s's party (the other leg's RTP stream) */
-	sync_one(w, msession_stream(ms, s->leg, s->media, COMP_RTP));
-	sync_one(w, msession_stream(ms, !s->leg, s->media, COMP_RTP));
+	struct mstream *rs = msession_stream(ms, s->leg, s->media, COMP_RTP);
+	if (reseed) {
+		/* a party that changes SSRC on every packet costs three bpf()
+		 * calls a packet at most once a second; the tick makes the
+		 * entry again otherwise */
+		uint64_t now = uv_now(&w->loop);
+		if (now - rs->kf_reseed_ms < 1000)
+			reseed = false;
+		else
+			rs->kf_reseed_ms = now;
+	}
+	sync_one(w, rs, reseed);
+	sync_one(w, msession_stream(ms, !s->leg, s->media, COMP_RTP), false);
+}
+
+void kfwd_stream_pull(struct worker *w, struct mstream *s)
+{
+	if (w->kf && s->kf_on)
+		harvest(w, s);
 }
 
 void kfwd_session_off(struct worker *w, struct msession *ms)
@@ -393,8 +450,10 @@ void kfwd_worker_tick(struct worker *w)
 		return;
 	struct mstream *next;
 	for (struct mstream *s = w->kf_list; s; s = next) {
-		next = s->kf_next;   /* harvest may unlink s */
+		next = s->kf_next;   /* harvest may unlink s, sync_one put it first */
 		harvest(w, s);
+		if (s->kf_on && view_moved(s))
+			sync_one(w, s, true);
 	}
 }
 

@@ -14,9 +14,11 @@
  * sending party is latched (and not "asymmetric"), the receiving party's
  * address is known, no SRTP on either side and no transcoder on the way,
  * and both sockets are bound to a specific address. RTCP always goes
- * through the worker (its quality figures come from it). While a direction
- * is offloaded its packets no longer reach the worker, so RTP loss and
- * jitter are not computed for it (README "Kernel forwarding").
+ * through the worker (its quality figures come from it). An entry carries
+ * on the worker's quality view of the party's RTP (quality.h), which the
+ * harvest folds back in; RTP that would start a new view (another SSRC, a
+ * jump) is left to the worker, which makes the entry again from the view
+ * it then has (README "Kernel forwarding").
  */
 #ifndef RG_KFWD_H
 #define RG_KFWD_H
@@ -41,8 +43,13 @@ void kfwd_close(struct kfwd *k);
 
 /* Worker: brings s's kernel entry in line with what s may do now
  * (installs, changes or removes it), and the entry of the stream that
- * sends to s's party too. No-op without kernel forwarding. */
-void kfwd_stream_sync(struct worker *w, struct mstream *s);
+ * sends to s's party too. reseed: make s's entry again even if nothing
+ * else changed, from s's quality view as it is now (a new SSRC, or
+ * sequence numbers that jumped). No-op without kernel forwarding. */
+void kfwd_stream_sync(struct worker *w, struct mstream *s, bool reseed);
+/* Worker: s's kernel counts and quality so far into s (before the worker
+ * judges a packet of s's that the kernel left to it). */
+void kfwd_stream_pull(struct worker *w, struct mstream *s);
 /* Worker: removes every entry of the session (before it stops). */
 void kfwd_session_off(struct worker *w, struct msession *ms);
 /* Worker, once a second: kernel counters into the streams' counters. */

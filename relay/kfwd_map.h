@@ -26,6 +26,18 @@ struct kfwd_val {
 	/* counted by the program */
 	__u64 pkts, bytes;      /* bytes: UDP payload, as the daemon counts them */
 	__u64 last_ns;          /* CLOCK_MONOTONIC of the last packet relayed */
+	/* the party's RTP as the worker's quality view saw it when the entry
+	 * was made (quality.h), carried on by the program; rx_on 0: none */
+	__u64 arrival_base_ns;  /* origin of the arrival clock */
+	__u32 ssrc;             /* other SSRCs go to the daemon */
+	__u32 clock_rate;       /* of the RTP timestamps */
+	__u32 base_seq;         /* the daemon's, to match a harvest to its view */
+	__u32 ext_max;          /* highest extended sequence number */
+	__u32 received;         /* counted by the program since the entry began */
+	__u32 transit;          /* last arrival - timestamp, in clock units */
+	__u32 jitter_q4;        /* RFC 3550 A.8 interarrival jitter x 16 */
+	__u8 rx_on, have_transit;
+	__u8 pad2[2];
 };
 
 #endif

@@ -40,11 +40,24 @@ static uint32_t clock_for_pt(uint8_t pt)
 	return 48000;
 }
 
-static void rtp_in(struct mstream *s, const uint8_t *p, size_t len, uint64_t now_ms)
+/* s's [cnt] results from its worker view */
+static void publish(struct mstream *s)
+{
+	struct quality_wrk *w = &s->qw;
+	int32_t l = rtcp_rxstats_lost(&w->rx);
+	QSET(s->q.expected, w->expected_base + rtcp_rxstats_expected(&w->rx));
+	QSET(s->q.lost, w->lost_base + (l > 0 ? (uint32_t)l : 0));
+	uint64_t jus = (uint64_t)rtcp_rxstats_jitter(&w->rx) * 1000000u / w->rx.clock_rate;
+	QSET(s->q.jitter_us, (uint32_t)(jus > 0xffffffffu ? 0xffffffffu : jus));
+}
+
+static bool rtp_in(struct mstream *s, const uint8_t *p, size_t len, uint64_t now_ms)
 {
 	if (len < 12)
-		return;
+		return false;
 	struct quality_wrk *w = &s->qw;
+	bool was_on = w->rx_on;
+	uint32_t old_ssrc = w->rx.ssrc, old_base = w->rx.base_seq;
 	uint8_t pt = p[1] & 0x7f;
 	uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
 	uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
@@ -62,11 +75,39 @@ static void rtp_in(struct mstream *s, const uint8_t *p, size_t len, uint64_t now
 		w->rx_on = true;
 	}
 	rtcp_rxstats_update(&w->rx, seq, ts, now_ms * 1000000u);
-	int32_t l = rtcp_rxstats_lost(&w->rx);
-	QSET(s->q.expected, w->expected_base + rtcp_rxstats_expected(&w->rx));
-	QSET(s->q.lost, w->lost_base + (l > 0 ? (uint32_t)l : 0));
-	uint64_t jus = (uint64_t)rtcp_rxstats_jitter(&w->rx) * 1000000u / w->rx.clock_rate;
-	QSET(s->q.jitter_us, (uint32_t)(jus > 0xffffffffu ? 0xffffffffu : jus));
+	publish(s);
+	return was_on && (w->rx.ssrc != old_ssrc || w->rx.base_seq != old_base);
+}
+
+bool quality_rebases(const struct mstream *s, const uint8_t *p, size_t len)
+{
+	const struct rtcp_rxstats *rx = &s->qw.rx;
+	if (len < 12 || !s->qw.rx_on)
+		return false;
+	uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
+	uint16_t udelta = (uint16_t)((uint16_t)(p[2] << 8 | p[3]) - rx->max_seq);
+	/* rtcp.c's MAX_DROPOUT and MAX_MISORDER (RFC 3550 A.1) */
+	return ssrc != rx->ssrc || (udelta >= 3000 && udelta <= 65536 - 100);
+}
+
+void quality_fold(struct mstream *s, const struct quality_kernel *k)
+{
+	struct quality_wrk *w = &s->qw;
+	struct rtcp_rxstats *rx = &w->rx;
+	/* only what continues the view it was made from */
+	if (!w->rx_on || rx->probation || rx->ssrc != k->ssrc || rx->base_seq != k->base_seq ||
+	    !k->received)
+		return;
+	rx->received += k->received;
+	uint32_t ext = rtcp_rxstats_ext_max(rx);
+	if ((int32_t)(k->ext_max - ext) > 0) {
+		rx->cycles = k->ext_max & 0xffff0000u;
+		rx->max_seq = (uint16_t)k->ext_max;
+	}
+	rx->transit = k->transit;
+	rx->jitter_q4 = k->jitter_q4;
+	rx->have_transit = true;
+	publish(s);
 }
 
 static void rtcp_in(struct msession *ms, struct mstream *rtp, const uint8_t *p, size_t len,
@@ -104,14 +145,15 @@ static void rtcp_in(struct msession *ms, struct mstream *rtp, const uint8_t *p, 
 	}
 }
 
-void quality_in(struct msession *ms, struct mstream *s, bool rtcp, const uint8_t *p,
+bool quality_in(struct msession *ms, struct mstream *s, bool rtcp, const uint8_t *p,
 		size_t len, uint64_t now_ms)
 {
 	struct mstream *rtp = s->comp == COMP_RTP ? s : msession_stream(ms, s->leg, s->media, COMP_RTP);
-	if (rtcp)
+	if (rtcp) {
 		rtcp_in(ms, rtp, p, len, now_ms);
-	else
-		rtp_in(rtp, p, len, now_ms);
+		return false;
+	}
+	return rtp_in(rtp, p, len, now_ms);
 }
 
 uint32_t quality_mos_x10(uint32_t loss_permille, uint32_t jitter_us, uint32_t rtt_us)

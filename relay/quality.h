@@ -51,9 +51,25 @@ struct msession;
 struct mstream;
 
 /* Worker, per accepted (authenticated, source-checked) packet that arrived
- * on stream s; rtcp says how it was classified. now_ms is the loop clock. */
-void quality_in(struct msession *ms, struct mstream *s, bool rtcp, const uint8_t *p,
+ * on stream s; rtcp says how it was classified. now_ms is the loop clock.
+ * True when the packet started a new view of the party's RTP (a new SSRC,
+ * or sequence numbers that jumped and went on from there). */
+bool quality_in(struct msession *ms, struct mstream *s, bool rtcp, const uint8_t *p,
 		size_t len, uint64_t now_ms);
+/* Worker: whether RTP packet p would start a new view (or begin to: the
+ * first packet of a jump) on s. */
+bool quality_rebases(const struct mstream *s, const uint8_t *p, size_t len);
+
+/* What kernel forwarding (kfwd.h) counted of a stream's RTP since its entry
+ * was made from the worker's view (ssrc, base_seq say which view). */
+struct quality_kernel {
+	uint32_t ssrc, base_seq;
+	uint32_t ext_max;            /* highest extended sequence number */
+	uint32_t received;           /* packets, since the last fold */
+	uint32_t transit, jitter_q4;
+};
+/* Worker: adds them to s's view, if it is still the one they continue. */
+void quality_fold(struct mstream *s, const struct quality_kernel *k);
 
 /* A leg's summary, computed from the [cnt] fields (any thread). */
 struct quality_summary {

@@ -82,6 +82,7 @@ struct mstream {
 	/* [wrk] kernel forwarding (kfwd.h): the entry installed for this
 	 * stream's RTP, its counts as last read, and the worker's list */
 	bool kf_on;
+	uint64_t kf_reseed_ms;      /* when a packet last made the entry again (loop ms) */
 	struct kfwd_key kf_key;
 	struct kfwd_val kf_val;
 	struct mstream *kf_next, **kf_prev;

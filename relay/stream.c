@@ -247,18 +247,25 @@ bool stream_packet(struct worker *w, struct mstream *s, uint8_t *p, size_t len, 
 			return false;
 		}
 	}
-	/* with kernel forwarding, this direction and the one towards s's
-	 * party may go to the kernel from the party's next packet on (this one
-	 * leaves through the worker at the end of this pass) */
-	if (latch_commit(s, src, v) && w->kf)
-		kfwd_stream_sync(w, s);
+	bool latched = latch_commit(s, src, v);
 	/* RTCP muxed on the RTP port is counted on the RTCP stream */
 	struct mstream *cs = kind == PKT_RTCP && s->comp == COMP_RTP
 		? msession_stream(ms, s->leg, s->media, COMP_RTCP) : s;
 	CNT_ADD(cs->c.pkts_in, 1);
 	CNT_ADD(cs->c.bytes_in, len);
 	CNT_SET(s->c.last_in_ms, now);
-	quality_in(ms, s, kind == PKT_RTCP, p, len, now);
+	/* RTP the kernel passed up for the quality view to judge (another
+	 * SSRC, a jump): the kernel's part of the view first */
+	bool kf_rtp = s->kf_on && kind == PKT_RTP && s->comp == COMP_RTP;
+	if (kf_rtp && quality_rebases(s, p, len))
+		kfwd_stream_pull(w, s);
+	bool rebased = quality_in(ms, s, kind == PKT_RTCP, p, len, now);
+	/* with kernel forwarding, this direction and the one towards s's
+	 * party may go to the kernel from the party's next packet on (this one
+	 * leaves through the worker at the end of this pass), carrying on the
+	 * quality view this packet left */
+	if (w->kf && (latched || (kf_rtp && rebased)))
+		kfwd_stream_sync(w, s, kf_rtp && rebased);
 
 	struct mstream *prtp = msession_stream(ms, !s->leg, s->media, COMP_RTP);
 	struct mstream *o = kind == PKT_RTP || prtp->mux ? prtp

@@ -87,7 +87,7 @@ static void on_update(struct mbox_msg *mm, void *owner)
 		rtp->mux = a->mux;
 		rtp->strict = rtcp->strict = a->strict;
 		rtp->asym = rtcp->asym = a->asym;
-		kfwd_stream_sync(owner, rtp);
+		kfwd_stream_sync(owner, rtp, false);
 	}
 	msession_unref(ms);
 	free(u);
@@ -105,7 +105,7 @@ static void on_stages(struct mbox_msg *mm, void *owner)
 {
 	struct msg_stages *u = (struct msg_stages *)mm;
 	mmedia_replace(msession_media(u->ms, u->leg, u->media), &u->st, u->which);
-	kfwd_stream_sync(owner, msession_stream(u->ms, u->leg, u->media, COMP_RTP));
+	kfwd_stream_sync(owner, msession_stream(u->ms, u->leg, u->media, COMP_RTP), false);
 	msession_unref(u->ms);
 	free(u);
 }

@@ -3,7 +3,8 @@ RTP of a plain call relayed by the tc program, checked from outside: the
 packets arrive intact, in order, from the port the relay advertised; the
 kernel's count is in statistics and query; a stranger still gets nothing
 through; RTCP still goes through a worker; a new answer moves the
-destination; a delete stops it and counts the kernel's last packets; kernel-relayed media keeps a call from
+destination; a delete stops it and counts the kernel's last packets; the
+kernel's packets count in the call's loss and jitter; kernel-relayed media keeps a call from
 timing out; a transcoded call stays with the workers; a party on another host (a
 network namespace behind a veth) is reached through the route lookup and
 redirect; bad settings and
@@ -133,6 +134,89 @@ def delete_counts_the_last_kernel_packets(t):
              kstats(d)[0] - k0)
 
 
+def quality_of(reply, tag):
+    return ((reply.get("tags") or {}).get(tag) or {}).get("quality") or {}
+
+
+def send_seq(leg, seqs, ts_step=160, pace=0.004, ssrc=None):
+    """Sends one RTP packet per sequence number in seqs (timestamps follow
+    the sequence, ts_step apart), pace seconds apart."""
+    dst = (leg.peer[0], leg.peer[1])
+    for q in seqs:
+        leg.rtp.sendto(rtp_build(q & 0xffff, (q * ts_step) & 0xffffffff, ssrc or leg.ssrc, plen=160),
+                       dst)
+        time.sleep(pace)
+
+
+@suite.case
+def kernel_counts_loss_and_jitter(t):
+    """The kernel's packets count in the call's quality: sequence gaps are
+    loss, uneven arrival is jitter; a new SSRC, and a jump in the sequence,
+    go through a worker once and then to the kernel again, without bogus
+    loss."""
+    d = D()
+    c = Call(d.ng).setup()
+    k0 = kstats(d)[0]
+    # 60 sequence numbers from 1000, every 10th missing: 6 lost
+    seqs = [1000 + i for i in range(60) if i % 10 != 5]
+    send_seq(c.a, seqs, pace=0.020)
+    got = c.b.recv_rtp(len(seqs))
+    t.eq("all sent arrive", len(seqs), len(got))
+    settle()
+    t.ok("the kernel relayed them", kstats(d)[0] - k0 >= len(seqs) - 1, ">= %d" % (len(seqs) - 1),
+         kstats(d)[0] - k0)
+    qa = quality_of(c.query(), c.a_tag)
+    t.eq("gaps are lost packets", 6, qa.get("packets lost"))
+    t.ok("loss permille about 100", 90 <= qa.get("loss permille", 0) <= 110, "~100", qa)
+    t.ok("paced as stamped: little jitter", qa.get("jitter us", 99999) < 4000, "< 4 ms", qa)
+    # packets 10 ms apart whose timestamps say 20 ms: |D| = 10 ms each time
+    k1 = kstats(d)[0]
+    send_seq(c.a, range(1060, 1120), pace=0.010)
+    c.b.recv_rtp(60)
+    settle()
+    qa = quality_of(c.query(), c.a_tag)
+    t.ok("through the kernel again", kstats(d)[0] - k1 >= 59, ">= 59", kstats(d)[0] - k1)
+    t.eq("no new loss", 6, qa.get("packets lost"))
+    t.ok("jitter near 10 ms", 6000 <= qa.get("jitter us", 0) <= 14000, "6..14 ms", qa)
+    print("  quality of leg a after the uneven part: %r" % qa)
+    # a new SSRC: its first packet goes through a worker, the rest through
+    # the kernel; no loss counted across the change
+    k2 = kstats(d)[0]
+    send_seq(c.a, range(5000, 5040), ssrc=0x5eed1234)
+    c.b.recv_rtp(40)
+    # and a jump in that SSRC's sequence (a restart): two through a worker
+    # (a second new view within a second waits for the workers' next look)
+    time.sleep(1.1)
+    send_seq(c.a, range(30000, 30040), ssrc=0x5eed1234)
+    c.b.recv_rtp(40)
+    settle()
+    qa = quality_of(c.query(), c.a_tag)
+    t.ok("the kernel relays the new SSRC and the jump", kstats(d)[0] - k2 >= 76, ">= 76",
+         kstats(d)[0] - k2)
+    t.eq("no loss from the SSRC change or the jump", 6, qa.get("packets lost"))
+    # two new views within a second: the second goes to the kernel from
+    # the workers' next look on, without loss either
+    k3 = kstats(d)[0]
+    send_seq(c.a, range(7000, 7010), ssrc=0x5eed5678)
+    send_seq(c.a, range(7010, 7030), ssrc=0x5eed9abc)
+    c.b.recv_rtp(30)
+    settle()
+    send_seq(c.a, range(7030, 7050), ssrc=0x5eed9abc)
+    c.b.recv_rtp(20)
+    settle()
+    t.ok("back to the kernel after the workers' look", kstats(d)[0] - k3 >= 29, ">= 29",
+         kstats(d)[0] - k3)
+    t.eq("no loss from changes in quick succession", 6,
+         quality_of(c.query(), c.a_tag).get("packets lost"))
+    # more gaps, then a delete (the workers' last look is what it reports)
+    send_seq(c.a, [7050 + i for i in range(20) if i % 4 != 1], ssrc=0x5eed9abc)
+    c.b.recv_rtp(15)
+    settle()
+    r = c.delete()
+    t.eq("the delete's quality has the last gaps", 11, quality_of(r, c.a_tag).get("packets lost"))
+    c.close()
+
+
 @suite.case
 def stranger_still_dropped(t):
     d = D()
@@ -144,7 +228,9 @@ def stranger_still_dropped(t):
         x.sendto(rtp_build(i, i * 160, 0x5555), (c.a.peer[0], c.a.peer[1]))
     t.eq("a stranger's packets reach nobody", 0, len(c.b.recv_rtp(timeout=0.5)))
     t.eq("and are counted as bad source", 20, kstats(d)[2] - bad0)
-    # the party's own packets still flow, through the kernel
+    # the party's own packets still flow, through the kernel (counted
+    # from after the workers' next look, which takes in flowing_call's)
+    settle()
     k0 = kstats(d)[0]
     send_collect(c.a, 10)
     t.eq("A->B still flows", 10, len(c.b.recv_rtp(10)))

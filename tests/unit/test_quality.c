@@ -82,6 +82,57 @@ static void t_jitter_dynamic_pt(void)
 	msession_unref(ms);
 }
 
+/* What kernel forwarding counted (kfwd.c) continues the worker's view:
+ * only a fold of the same SSRC and base counts; a new view is judged as
+ * without the kernel, and counts what the kernel had seen of the old. */
+static void t_kernel_fold(void)
+{
+	struct msession *ms = msession_new("q", 1);
+	struct mstream *a = msession_stream(ms, 0, 0, COMP_RTP);
+	uint8_t p[200];
+	/* the worker saw 1000..1009; the kernel 1010..1059 without 1020..1024 */
+	for (int i = 0; i < 10; i++)
+		quality_in(ms, a, false, p, rtp(p, (uint16_t)(1000 + i), 160u * (unsigned)i, 7, 0),
+			   20u * (unsigned)i);
+	struct quality_kernel k = { .ssrc = 7, .base_seq = 1000, .ext_max = 1059, .received = 45,
+				    .transit = 5, .jitter_q4 = 16 * 40 };
+	quality_fold(a, &k);
+	struct quality_summary q;
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 60);
+	EXPECT_INT(q.lost, 5);
+	EXPECT_INT(q.jitter_us, 5000);        /* 40 units at 8 kHz */
+	/* another SSRC's, or another base's, fold is not this view's */
+	k.ssrc = 8;
+	quality_fold(a, &k);
+	k.ssrc = 7;
+	k.base_seq = 999;
+	quality_fold(a, &k);
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 60);
+	EXPECT_INT(q.lost, 5);
+	/* a late fold with a lower highest number keeps the higher one */
+	k.base_seq = 1000;
+	k.ext_max = 1040;
+	k.received = 1;
+	quality_fold(a, &k);
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 60);
+	EXPECT_INT(q.lost, 4);
+	/* a packet of a new SSRC would start a new view; the next in sequence
+	 * would not, a jump would */
+	EXPECT(quality_rebases(a, p, rtp(p, 1060, 0, 9, 0)));
+	EXPECT(!quality_rebases(a, p, rtp(p, 1060, 0, 7, 0)));
+	EXPECT(quality_rebases(a, p, rtp(p, 9000, 0, 7, 0)));
+	/* and it does, keeping what was counted */
+	EXPECT(quality_in(ms, a, false, p, rtp(p, 1, 0, 9, 0), 2000));
+	EXPECT(!quality_in(ms, a, false, p, rtp(p, 2, 160, 9, 0), 2020));
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 62);
+	EXPECT_INT(q.lost, 4);
+	msession_unref(ms);
+}
+
 static void t_rtcp_reports_and_rtt(void)
 {
 	struct msession *ms = msession_new("q", 1);
@@ -125,5 +176,5 @@ static void t_rtcp_reports_and_rtt(void)
 
 const struct unit_case unit_cases[] = {
 	UNIT(t_mos), UNIT(t_loss_and_jitter), UNIT(t_jitter_dynamic_pt),
-	UNIT(t_rtcp_reports_and_rtt), { 0 },
+	UNIT(t_kernel_fold), UNIT(t_rtcp_reports_and_rtt), { 0 },
 };
