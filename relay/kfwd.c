@@ -50,10 +50,11 @@ struct kfwd {
 	int nlinks;
 	int link_fd[KFWD_MAX_IFACES];
 	unsigned ifindex[KFWD_MAX_IFACES];
-	/* this host's IPv4 addresses at start: a party at one of them (or in
-	 * 127/8) is reached up the local stack, without a route lookup */
+	/* this host's addresses at start (kfwd_map.h's form): a party at one
+	 * of them (or in 127/8, or ::1) is reached up the local stack, without
+	 * a route lookup */
 	int nlocal;
-	uint32_t local[KFWD_MAX_LOCAL];
+	uint32_t local[KFWD_MAX_LOCAL][4];
 };
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -62,12 +63,38 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* The interface that holds a local IPv4 address; 0 if none. */
-static unsigned ifindex_of(const struct ifaddrs *all, in_addr_t a)
+/* An address in kfwd_map.h's form (IPv4 as ::ffff:a.b.c.d), and its port;
+ * the family, or 0 for one the program does not know. */
+static int to_map_addr(const struct sockaddr *sa, uint32_t out[4], uint16_t *port)
 {
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		out[0] = out[1] = 0;
+		out[2] = htonl(0xffff);
+		out[3] = in->sin_addr.s_addr;
+		if (port)
+			*port = in->sin_port;
+		return AF_INET;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		memcpy(out, &in6->sin6_addr, 16);
+		if (port)
+			*port = in6->sin6_port;
+		return AF_INET6;
+	}
+	return 0;
+}
+
+/* The interface that holds a local address; 0 if none. */
+static unsigned ifindex_of(const struct ifaddrs *all, const union rg_addr *a)
+{
+	uint32_t want[4], have[4];
+	if (!to_map_addr(&a->sa, want, NULL))
+		return 0;
 	for (const struct ifaddrs *i = all; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
-		    ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr == a)
+		if (i->ifa_addr && i->ifa_addr->sa_family == a->sa.sa_family &&
+		    to_map_addr(i->ifa_addr, have, NULL) && !memcmp(want, have, sizeof(want)))
 			return if_nametoindex(i->ifa_name);
 	return 0;
 }
@@ -89,13 +116,17 @@ int kfwd_open(struct kfwd **out, const union rg_addr *locals, int nlocals,
 	}
 	for (int i = 0; i < nlocals; i++) {
 		char a[64];
-		if (locals[i].sa.sa_family != AF_INET || locals[i].in.sin_addr.s_addr == INADDR_ANY) {
-			snprintf(err, errlen, "kernel forwarding needs a specific IPv4 --interface address, "
+		bool any = locals[i].sa.sa_family == AF_INET
+			? locals[i].in.sin_addr.s_addr == INADDR_ANY
+			: locals[i].sa.sa_family != AF_INET6 ||
+			  IN6_IS_ADDR_UNSPECIFIED(&locals[i].in6.sin6_addr);
+		if (any) {
+			snprintf(err, errlen, "kernel forwarding needs a specific --interface address, "
 				 "not %s", addr_ip_str(&locals[i], a, sizeof(a)));
 			r = -EINVAL;
 			goto fail;
 		}
-		unsigned idx = ifindex_of(ifa, locals[i].in.sin_addr.s_addr);
+		unsigned idx = ifindex_of(ifa, &locals[i]);
 		if (!idx) {
 			snprintf(err, errlen, "no interface holds %s", addr_ip_str(&locals[i], a, sizeof(a)));
 			r = -ENODEV;
@@ -110,8 +141,8 @@ int kfwd_open(struct kfwd **out, const union rg_addr *locals, int nlocals,
 	int nif = k->nlinks;
 	k->nlinks = 0;
 	for (const struct ifaddrs *i = ifa; i && k->nlocal < KFWD_MAX_LOCAL; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET)
-			k->local[k->nlocal++] = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		if (i->ifa_addr && to_map_addr(i->ifa_addr, k->local[k->nlocal], NULL))
+			k->nlocal++;
 
 	libbpf_set_print(libbpf_quiet);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "rtpgate_kfwd");
@@ -170,23 +201,30 @@ void kfwd_close(struct kfwd *k)
 	free(k);
 }
 
-/* The IPv4 address a socket is bound to, network order; 0 if none. */
-static uint32_t bound_addr(int fd, uint16_t *port)
+/* The address a socket is bound to, in kfwd_map.h's form: its family, or
+ * 0 if none (or a wildcard, which no packet is addressed to). */
+static int bound_addr(int fd, uint32_t addr[4], uint16_t *port)
 {
 	union rg_addr a;
 	socklen_t len = sizeof(a);
-	if (fd < 0 || getsockname(fd, &a.sa, &len) < 0 || a.sa.sa_family != AF_INET)
+	if (fd < 0 || getsockname(fd, &a.sa, &len) < 0)
 		return 0;
-	*port = a.in.sin_port;
-	return a.in.sin_addr.s_addr;
+	int fam = to_map_addr(&a.sa, addr, port);
+	static const uint32_t any4[4] = { 0, 0, 0, 0 };
+	if (fam == AF_INET ? !addr[3] : !memcmp(addr, any4, sizeof(any4)))
+		return 0;
+	return fam;
 }
 
-static bool is_local(const struct kfwd *k, uint32_t a)
+static bool is_local(const struct kfwd *k, const uint32_t a[4])
 {
-	if ((ntohl(a) >> 24) == 127)
+	if (a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff) && (ntohl(a[3]) >> 24) == 127)
+		return true;
+	struct in6_addr one = IN6ADDR_LOOPBACK_INIT;
+	if (!memcmp(a, &one, 16))
 		return true;
 	for (int i = 0; i < k->nlocal; i++)
-		if (k->local[i] == a)
+		if (!memcmp(k->local[i], a, 16))
 			return true;
 	return false;
 }
@@ -196,8 +234,7 @@ static bool wanted(const struct kfwd *k, const struct mstream *s, struct kfwd_va
 		   struct kfwd_key *key)
 {
 	struct msession *ms = s->ms;
-	if (!s->active || s->comp != COMP_RTP || s->latch == LATCH_NONE || s->asym ||
-	    s->latched.sa.sa_family != AF_INET)
+	if (!s->active || s->comp != COMP_RTP || s->latch == LATCH_NONE || s->asym)
 		return false;
 	const struct mmedia *mm = msession_media(ms, s->leg, s->media);
 	const struct mstream *o = msession_stream(ms, !s->leg, s->media, COMP_RTP);
@@ -205,18 +242,15 @@ static bool wanted(const struct kfwd *k, const struct mstream *s, struct kfwd_va
 	if (mm->srtp_rx || mm->xc || om->srtp_tx || !o->active)
 		return false;
 	const union rg_addr *dst = mstream_dest(o);
-	if (dst->sa.sa_family != AF_INET)
-		return false;
 	memset(v, 0, sizeof(*v));
 	memset(key, 0, sizeof(*key));
-	key->addr = bound_addr(s->fd, &key->port);
-	v->out_addr = bound_addr(o->fd, &v->out_port);
-	if (!key->addr || !v->out_addr)
+	/* one family end to end: the program rewrites addresses, it does not
+	 * turn IPv4 into IPv6 */
+	int fam = to_map_addr(&s->latched.sa, v->src_addr, &v->src_port);
+	if (!fam || to_map_addr(&dst->sa, v->dst_addr, &v->dst_port) != fam ||
+	    bound_addr(s->fd, key->addr, &key->port) != fam ||
+	    bound_addr(o->fd, v->out_addr, &v->out_port) != fam)
 		return false;
-	v->src_addr = s->latched.in.sin_addr.s_addr;
-	v->src_port = s->latched.in.sin_port;
-	v->dst_addr = dst->in.sin_addr.s_addr;
-	v->dst_port = dst->in.sin_port;
 	v->local = is_local(k, v->dst_addr);
 	return true;
 }
@@ -466,8 +500,8 @@ void kfwd_session_take(struct kfwd *k, struct msession *ms)
 		struct kfwd_key key = { 0 };
 		if (s->comp != COMP_RTP || atomic_load_explicit(&s->kf_taken, memory_order_acquire))
 			continue;
-		key.addr = bound_addr(s->fd, &key.port);
-		if (!key.addr || bpf_map_lookup_and_delete_elem(k->map_fd, &key, &s->kf_final) < 0)
+		if (!bound_addr(s->fd, key.addr, &key.port) ||
+		    bpf_map_lookup_and_delete_elem(k->map_fd, &key, &s->kf_final) < 0)
 			continue;
 		atomic_store_explicit(&s->kf_taken, true, memory_order_release);
 	}

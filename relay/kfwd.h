@@ -10,8 +10,9 @@
  * own (kfwd_worker_tick), so query, statistics, metrics and the media
  * timeout see kernel-relayed packets with at most a second's delay.
  *
- * What is offloaded: one direction of one media's RTP, IPv4, when the
- * sending party is latched (and not "asymmetric"), the receiving party's
+ * What is offloaded: one direction of one media's RTP, IPv4 or IPv6 (one
+ * family end to end), when the sending party is latched (and not
+ * "asymmetric"), the receiving party's
  * address is known, no SRTP on either side and no transcoder on the way,
  * and both sockets are bound to a specific address. RTCP always goes
  * through the worker (its quality figures come from it). An entry carries
@@ -34,8 +35,8 @@ struct msession;
 union rg_addr;
 
 /* Loads the program and attaches it to the ingress of the interfaces that
- * own the given local addresses (IPv4, not wildcard). max_entries: most
- * streams at once. 0, or a negative errno with a sentence in err. */
+ * own the given local addresses (IPv4 or IPv6, not wildcard). max_entries:
+ * most streams at once. 0, or a negative errno with a sentence in err. */
 int kfwd_open(struct kfwd **out, const union rg_addr *locals, int nlocals,
 	      unsigned max_entries, char *err, size_t errlen);
 /* Detaches and frees. NULL is a no-op. */

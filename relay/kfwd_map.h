@@ -1,6 +1,7 @@
 /* kfwd_map.h - the kernel forwarding map's key and value, shared by the
  * program (kfwd.bpf.c) and the daemon (kfwd.c). Addresses and ports are in
- * network byte order. */
+ * network byte order; an address is an IPv6 one, IPv4 as ::ffff:a.b.c.d
+ * (RFC 4291 2.5.5.2). */
 #ifndef RG_KFWD_MAP_H
 #define RG_KFWD_MAP_H
 
@@ -8,18 +9,18 @@
 
 /* where a party sends to: a local address and port of rtpgate */
 struct kfwd_key {
-	__u32 addr;
+	__u32 addr[4];
 	__u16 port;
 	__u16 pad;
 };
 
 struct kfwd_val {
 	/* set by the daemon */
-	__u32 src_addr;         /* the party's latched address: only it is relayed */
+	__u32 src_addr[4];      /* the party's latched address: only it is relayed */
+	__u32 out_addr[4];      /* rtpgate's address on the other leg: the new source */
+	__u32 dst_addr[4];      /* the other leg's party: the new destination */
 	__u16 src_port;
-	__u16 out_port;         /* rtpgate's port on the other leg: the new source */
-	__u32 out_addr;
-	__u32 dst_addr;         /* the other leg's party: the new destination */
+	__u16 out_port;
 	__u16 dst_port;
 	__u8 local;             /* the party is on this host: no route lookup */
 	__u8 pad;

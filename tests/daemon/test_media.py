@@ -6,8 +6,8 @@ Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_
 import socket
 import time
 
-from rgtest import (Call, Daemon, Leg, Sdp, Suite, is_rtcp, leg_counts, query_legs,
-                    query_totals, rtp_build, rtp_parse)
+from rgtest import (Call, Daemon, Leg, Sdp, Suite, ipv6_loopback_usable, is_rtcp, leg_counts,
+                    query_legs, query_totals, rtp_build, rtp_parse)
 
 suite = Suite()
 _d = []
@@ -282,11 +282,7 @@ def media_during_control_burst(t):
 @suite.case
 def ipv6_call(t):
     """--interface=::1: IPv6 SDP, media both ways from the advertised ports."""
-    try:
-        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-        s6.bind(("::1", 0))
-        s6.close()
-    except OSError:
+    if not ipv6_loopback_usable():
         t.skip("::1 not usable here")
     with Daemon(ports=10, interface="::1") as d:
         c = Call(d.ng, a=Leg("::1"), b=Leg("::1"))

@@ -368,6 +368,17 @@ def free_udp_port(addr="127.0.0.1"):
     return p
 
 
+def ipv6_loopback_usable():
+    """Whether a UDP socket can bind ::1 here (a test skips IPv6 if not)."""
+    try:
+        s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s6.bind(("::1", 0))
+        s6.close()
+        return True
+    except OSError:
+        return False
+
+
 def _default_span():
     """Media ranges go between rtpgate's default range (10000-20000) and
     the kernel's ephemeral ports, so that no client socket bound to port 0

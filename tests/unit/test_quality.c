@@ -5,20 +5,9 @@
 #include "quality.h"
 #include "session.h"
 
-#include <arpa/inet.h>
-
 static size_t rtp(uint8_t *p, uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t pt)
 {
-	memset(p, 0, 172);
-	p[0] = 0x80;
-	p[1] = pt;
-	p[2] = (uint8_t)(seq >> 8);
-	p[3] = (uint8_t)seq;
-	uint32_t v = htonl(ts);
-	memcpy(p + 4, &v, 4);
-	v = htonl(ssrc);
-	memcpy(p + 8, &v, 4);
-	return 172;
+	return unit_rtp(p, seq, ts, ssrc, pt, 160);
 }
 
 static void t_mos(void)

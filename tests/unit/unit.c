@@ -18,6 +18,22 @@ void unit_fail(const char *file, int line, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+size_t unit_rtp(uint8_t *p, uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t pt,
+		size_t payload_len)
+{
+	p[0] = 0x80;
+	p[1] = pt;
+	p[2] = (uint8_t)(seq >> 8);
+	p[3] = (uint8_t)seq;
+	for (int i = 0; i < 4; i++) {
+		p[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
+		p[8 + i] = (uint8_t)(ssrc >> (24 - 8 * i));
+	}
+	for (size_t i = 0; i < payload_len; i++)
+		p[12 + i] = (uint8_t)(0xa0 + i);
+	return 12 + payload_len;
+}
+
 static const char *join(const char *env, const char *fallback, const char *rel)
 {
 	static char path[4][4096];

@@ -13,6 +13,8 @@
 #define RG_UNIT_H
 
 #include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +33,10 @@ const char *unit_src_path(const char *rel);
 const char *unit_vector_path(const char *rel);
 /* Reads a whole file; returns malloc'd bytes (NUL-terminated) or NULL. */
 char *unit_read_file(const char *path, size_t *len);
+/* An RTP packet at p: version 2, no marker, payload type pt, then
+ * payload_len bytes of a fixed pattern. Returns its length. */
+size_t unit_rtp(uint8_t *p, uint16_t seq, uint32_t ts, uint32_t ssrc, uint8_t pt,
+		size_t payload_len);
 
 #define EXPECT(cond) do { if (!(cond)) \
 	unit_fail(__FILE__, __LINE__, "expected %s", #cond); } while (0)
