@@ -37,8 +37,12 @@
  * and call number; when it transcodes, the payload is new and the send
  * time is found by sequence number in the peer leg's ring of send times,
  * calibrated on the first packet (latency below 20 ms assumed there) and
- * corrected downwards whenever a packet would otherwise arrive before it
- * was sent. Nothing on this path allocates or locks except the once-a-tick
+ * corrected downwards whenever a packet would otherwise arrive more than
+ * MEDIA_MAP_SLACK_NS before it was sent: a wrong mapping is a whole packet
+ * time off, while the two clocks (an interpolated send stamp, a kernel
+ * receive stamp converted from CLOCK_REALTIME) can disagree by some
+ * microseconds, which once moved the mapping a packet too far for the
+ * rest of the call (a call's latency then read 20 ms too high). Nothing on this path allocates or locks except the once-a-tick
  * mailbox check.
  */
 #include "media.h"
@@ -68,6 +72,7 @@
 #define MEDIA_EVENTS 1024
 #define MEDIA_TXB 16
 #define MEDIA_RING_NS (MEDIA_RING * 20000000ull)
+#define MEDIA_MAP_SLACK_NS 1000000ull
 #define MEDIA_UR_BUFS 4096          /* provided receive buffers */
 #define MEDIA_UR_BUFSZ 2048
 #define MEDIA_UR_BGID 7
@@ -234,8 +239,8 @@ static void media_flush_raw(struct media *m, struct media_txbatch *b)
 }
 
 /* Send time of a received packet, or 0 when it cannot be known. */
-static uint64_t media_send_time(struct media_leg *l, const uint8_t *p, size_t len,
-				uint64_t ext, uint64_t rx, int *bad)
+uint64_t media_send_time(struct media_leg *l, const uint8_t *p, size_t len, uint64_t ext,
+			 uint64_t rx, int *bad)
 {
 	if (l->stamped) {
 		struct media_stamp st;
@@ -262,7 +267,7 @@ static uint64_t media_send_time(struct media_leg *l, const uint8_t *p, size_t le
 		idx = newest;
 	}
 	while (idx >= 0 && newest - idx < MEDIA_RING &&
-	       src->tx_ring[idx % MEDIA_RING] > rx) {
+	       src->tx_ring[idx % MEDIA_RING] > rx + MEDIA_MAP_SLACK_NS) {
 		l->rx_map--;
 		idx--;
 	}

@@ -147,5 +147,12 @@ void media_stop(struct media *m);
 /* Which receive path the media thread used ("io_uring" or "epoll"); valid
  * once media_stop() returned. */
 const char *media_rx_path(const struct media *m);
+/* The send time of the peer's packet that RTP packet p (extended sequence
+ * number ext, received at rx) answers, from its stamp or, for transcoded
+ * media, from l's mapping of sequence numbers onto the peer's send times
+ * (kept up to date here); 0 if unknown, *bad set for a wrong stamp.
+ * Exposed for the unit test. */
+uint64_t media_send_time(struct media_leg *l, const uint8_t *p, size_t len, uint64_t ext,
+			 uint64_t rx, int *bad);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "frames.h"
 #include "histo.h"
+#include "media.h"
 #include "memfit.h"
 #include "profile.h"
 #include "sdpmini.h"
@@ -221,6 +222,43 @@ static const char perf_script_out[] =
 	"\t           c7e3 transcode (inlined)\n"
 	"\t           c7e3 stream_packet (/build/relay/rtpgate)\n";
 
+/* Transcoded media: the send time of a reply is found by sequence number.
+ * A reply stamped a little before its request's interpolated send time
+ * (the clocks disagree by microseconds) must not move the mapping, which
+ * once put a call 20 ms late for the rest of the run; a reply that truly
+ * answers the packet before (a whole packet time off) must. */
+static void t_transcoded_send_time(void)
+{
+	static struct media_leg a, b;   /* a sends, b receives the relay's output */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	b.peer = &a;
+	b.rx_base = 1000;
+	uint8_t pkt[12] = { 0x80 };
+	const uint64_t t0 = 1000000000ull, ptime = 20000000ull;
+	int bad = 0;
+	for (uint64_t k = 0; k < 100; k++) {
+		a.tx_ring[k % MEDIA_RING] = t0 + k * ptime;
+		a.tx_count = k + 1;
+		/* reply k: 150 us after request k; reply 40 arrives 20 us
+		 * "before" its request was stamped */
+		uint64_t rx = t0 + k * ptime + (k == 40 ? (uint64_t)-20000 : 150000);
+		uint64_t st = media_send_time(&b, pkt, sizeof(pkt), 1000 + k, rx, &bad);
+		b.rx_count++;
+		if (st != t0 + k * ptime)
+			unit_fail(__FILE__, __LINE__, "reply %llu mapped to %lld us off",
+				  (unsigned long long)k, (long long)(st - (t0 + k * ptime)) / 1000);
+	}
+	EXPECT_INT(bad, 0);
+	/* calibration: the first reply answers the packet before the newest
+	 * (sent after the reply arrived): moved down by one */
+	memset(&b, 0, sizeof(b));
+	b.peer = &a;
+	b.rx_base = 5000;
+	uint64_t st = media_send_time(&b, pkt, sizeof(pkt), 5000, t0 + 98 * ptime + 150000, &bad);
+	EXPECT_INT((long long)(st - t0) / 1000000, 98 * 20);
+}
+
 static void t_profile_attribution(void)
 {
 	FILE *f = fmemopen((void *)perf_script_out, sizeof(perf_script_out) - 1, "r");
@@ -249,7 +287,7 @@ static void t_profile_attribution(void)
 }
 
 const struct unit_case unit_cases[] = {
-	UNIT(t_profile_attribution),
+	UNIT(t_transcoded_send_time), UNIT(t_profile_attribution),
 	UNIT(t_memfit_exact),
 	UNIT(t_memfit_noisy),
 	UNIT(t_memfit_flat_and_degenerate),
