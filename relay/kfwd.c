@@ -210,8 +210,8 @@ static int bound_addr(int fd, uint32_t addr[4], uint16_t *port)
 	if (fd < 0 || getsockname(fd, &a.sa, &len) < 0)
 		return 0;
 	int fam = to_map_addr(&a.sa, addr, port);
-	static const uint32_t any4[4] = { 0, 0, 0, 0 };
-	if (fam == AF_INET ? !addr[3] : !memcmp(addr, any4, sizeof(any4)))
+	static const uint32_t unspecified6[4] = { 0, 0, 0, 0 };
+	if (fam == AF_INET ? !addr[3] : !memcmp(addr, unspecified6, sizeof(unspecified6)))
 		return 0;
 	return fam;
 }
