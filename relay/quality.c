@@ -85,9 +85,7 @@ bool quality_rebases(const struct mstream *s, const uint8_t *p, size_t len)
 	if (len < 12 || !s->qw.rx_on)
 		return false;
 	uint32_t ssrc = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
-	uint16_t udelta = (uint16_t)((uint16_t)(p[2] << 8 | p[3]) - rx->max_seq);
-	/* rtcp.c's MAX_DROPOUT and MAX_MISORDER (RFC 3550 A.1) */
-	return ssrc != rx->ssrc || (udelta >= 3000 && udelta <= 65536 - 100);
+	return ssrc != rx->ssrc || rtcp_rxstats_jumps(rx, (uint16_t)(p[2] << 8 | p[3]));
 }
 
 void quality_fold(struct mstream *s, const struct quality_kernel *k)
@@ -98,15 +96,7 @@ void quality_fold(struct mstream *s, const struct quality_kernel *k)
 	if (!w->rx_on || rx->probation || rx->ssrc != k->ssrc || rx->base_seq != k->base_seq ||
 	    !k->received)
 		return;
-	rx->received += k->received;
-	uint32_t ext = rtcp_rxstats_ext_max(rx);
-	if ((int32_t)(k->ext_max - ext) > 0) {
-		rx->cycles = k->ext_max & 0xffff0000u;
-		rx->max_seq = (uint16_t)k->ext_max;
-	}
-	rx->transit = k->transit;
-	rx->jitter_q4 = k->jitter_q4;
-	rx->have_transit = true;
+	rtcp_rxstats_merge(rx, k->ext_max, k->received, k->transit, k->jitter_q4);
 	publish(s);
 }
 

@@ -515,6 +515,25 @@ uint32_t rtcp_rxstats_ext_max(const struct rtcp_rxstats *s)
 	return s->cycles + s->max_seq;
 }
 
+bool rtcp_rxstats_jumps(const struct rtcp_rxstats *s, uint16_t seq)
+{
+	uint16_t udelta = (uint16_t)(seq - s->max_seq);
+	return udelta >= MAX_DROPOUT && udelta <= SEQ_MOD - MAX_MISORDER;
+}
+
+void rtcp_rxstats_merge(struct rtcp_rxstats *s, uint32_t ext_max, uint32_t received,
+			uint32_t transit, uint32_t jitter_q4)
+{
+	s->received += received;
+	if ((int32_t)(ext_max - rtcp_rxstats_ext_max(s)) > 0) {
+		s->cycles = ext_max & ~(SEQ_MOD - 1);
+		s->max_seq = (uint16_t)ext_max;
+	}
+	s->transit = transit;
+	s->jitter_q4 = jitter_q4;
+	s->have_transit = true;
+}
+
 uint32_t rtcp_rxstats_expected(const struct rtcp_rxstats *s)
 {
 	if (!s->started || s->probation)

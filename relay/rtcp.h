@@ -178,6 +178,15 @@ void rtcp_rxstats_init(struct rtcp_rxstats *s, uint32_t ssrc, uint32_t clock_rat
 int rtcp_rxstats_update(struct rtcp_rxstats *s, uint16_t seq, uint32_t rtp_ts,
 			uint64_t arrival_ns);
 uint32_t rtcp_rxstats_ext_max(const struct rtcp_rxstats *s);
+/* Whether seq is more than MAX_DROPOUT ahead of the highest number seen
+ * (and not a late packet): a jump, which update() believes only if the
+ * next packet follows it. */
+bool rtcp_rxstats_jumps(const struct rtcp_rxstats *s, uint16_t seq);
+/* Adds what another counter carried on from this view saw (kernel
+ * forwarding): received more packets, its highest extended sequence
+ * number (a lower one is kept), its last transit and jitter. */
+void rtcp_rxstats_merge(struct rtcp_rxstats *s, uint32_t ext_max, uint32_t received,
+			uint32_t transit, uint32_t jitter_q4);
 uint32_t rtcp_rxstats_expected(const struct rtcp_rxstats *s);
 int32_t rtcp_rxstats_lost(const struct rtcp_rxstats *s);   /* clamped 24-bit */
 static inline uint32_t rtcp_rxstats_jitter(const struct rtcp_rxstats *s) { return s->jitter_q4 >> 4; }
