@@ -541,7 +541,10 @@ class Daemon:
     def start(self):
         self.dir = tempfile.mkdtemp(prefix="rgtest-")
         self.port_min, self.port_max = pick_port_range(self.nports)
-        self.ng_addr = self.fixed_ng_addr or ("127.0.0.1", free_udp_port())
+        # the control port, like the media range, outside the ephemeral
+        # ports: from among those the kernel once gave the test's own ng
+        # client the port just picked, and its ping came back to itself
+        self.ng_addr = self.fixed_ng_addr or ("127.0.0.1", pick_port_range(2)[0])
         self.sock_path = self.fixed_sock_path or os.path.join(self.dir, "ng.sock")
         self.log = os.path.join(self.dir, "stderr.log")
         self.cmdline = self.argv()
