@@ -379,16 +379,31 @@ def ipv6_loopback_usable():
         return False
 
 
-def _default_span():
-    """Media ranges go between rtpgate's default range (10000-20000) and
-    the kernel's ephemeral ports, so that no client socket bound to port 0
-    lands in a test daemon's range; 30000-60000 if there is no room."""
+NG_PORTS = 1000   # the top of the span: test daemons' ng ports, no media
+
+
+def _span():
+    """Test daemons' ports go between rtpgate's default range (10000-20000)
+    and the kernel's ephemeral ports, so that no client socket bound to
+    port 0 lands on one; 30000-60000 if there is no room."""
     try:
         with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
             eph = int(f.read().split()[0])
     except (OSError, ValueError, IndexError):
         eph = 32768
     return (20002, eph - 1) if eph - 20002 >= 6000 else (30000, 60000)
+
+
+def _default_span():
+    """Media ranges: the span below its ng ports."""
+    lo, hi = _span()
+    return lo, hi - NG_PORTS
+
+
+def pick_ng_port():
+    """A test daemon's ng port: in the span, above every media range."""
+    lo, hi = _span()
+    return pick_port_range(2, hi - NG_PORTS + 1, hi)[0]
 
 
 def pick_port_range(size, lo=None, hi=None):
@@ -542,9 +557,10 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="rgtest-")
         self.port_min, self.port_max = pick_port_range(self.nports)
         # the control port, like the media range, outside the ephemeral
-        # ports: from among those the kernel once gave the test's own ng
-        # client the port just picked, and its ping came back to itself
-        self.ng_addr = self.fixed_ng_addr or ("127.0.0.1", pick_port_range(2)[0])
+        # ports (from among those the kernel once gave the test's own ng
+        # client the port just picked, and its ping came back to itself),
+        # and apart from every media range
+        self.ng_addr = self.fixed_ng_addr or ("127.0.0.1", pick_ng_port())
         self.sock_path = self.fixed_sock_path or os.path.join(self.dir, "ng.sock")
         self.log = os.path.join(self.dir, "stderr.log")
         self.cmdline = self.argv()
