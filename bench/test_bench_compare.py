@@ -65,6 +65,18 @@ class BenchCompareTest(unittest.TestCase):
     def test_p99_is_the_worse_direction(self):
         self.assertEqual(bc.p99(run()), 700)
 
+    def test_outside_the_codecs(self):
+        r = run(ns=60000.0)
+        r["rows"][0]["profile"] = {"codec": 0.7}
+        self.assertAlmostEqual(bc.outside_codec_ns(r), 18000.0)
+        self.assertAlmostEqual(bc.codec_ns(r), 42000.0)
+        # 42 us of codec work and a 21 us forwarder: two thirds at most
+        self.assertAlmostEqual(bc.share_at_floor(42000.0, 21000.0), 200 / 3)
+        self.assertIsNone(bc.share_at_floor(None, 21000.0))
+        self.assertIsNone(bc.share_at_floor(42000.0, None))
+        with self.assertRaises(KeyError):
+            bc.outside_codec_ns(run())
+
     def test_every_target_has_its_metric(self):
         for label, key, kind, bound in bc.TARGETS:
             if kind == "fwd<=":
