@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -255,24 +254,8 @@ static bool wanted(const struct kfwd *k, const struct mstream *s, struct kfwd_va
 	return true;
 }
 
-/* The worker's side of kf_seq: odd while s's counters, kf_in_* and
- * kf_taken change (a single writer, so plain stores; the fence keeps the
- * changes after the odd value). */
-static void seq_begin(struct mstream *s)
-{
-	uint32_t q = atomic_load_explicit(&s->kf_seq, memory_order_relaxed);
-	atomic_store_explicit(&s->kf_seq, q + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
-}
-
-static void seq_end(struct mstream *s)
-{
-	uint32_t q = atomic_load_explicit(&s->kf_seq, memory_order_relaxed);
-	atomic_store_explicit(&s->kf_seq, q + 1, memory_order_release);
-}
-
 /* Counts an entry held (v: its values now) into the streams' counters:
- * what came since the last look. Inside seq_begin/seq_end. */
+ * what came since the last look. Inside mstream_pub_begin/end. */
 static void count_in(struct worker *w, struct mstream *s, const struct kfwd_val *v)
 {
 	uint64_t dp = v->pkts - s->kf_val.pkts, db = v->bytes - s->kf_val.bytes;
@@ -289,6 +272,7 @@ static void count_in(struct worker *w, struct mstream *s, const struct kfwd_val 
 			.transit = v->transit, .jitter_q4 = v->jitter_q4,
 		};
 		s->kf_val.received = v->received;
+		CNT_SET(s->kf_folded, v->received);
 		quality_fold(s, &k);
 	}
 	struct mstream *o = msession_stream(s->ms, !s->leg, s->media, COMP_RTP);
@@ -312,9 +296,9 @@ static void count_in(struct worker *w, struct mstream *s, const struct kfwd_val 
 
 static void apply(struct worker *w, struct mstream *s, const struct kfwd_val *v)
 {
-	seq_begin(s);
+	mstream_pub_begin(s);
 	count_in(w, s, v);
-	seq_end(s);
+	mstream_pub_end(s);
 }
 
 static void unlink_entry(struct worker *w, struct mstream *s)
@@ -338,11 +322,11 @@ static bool taken(struct worker *w, struct mstream *s)
 	/* set only after the control thread deleted an entry the worker had
 	 * installed (kf_val holds what was counted of it); the flag and the
 	 * counts change together for kfwd_stream_in */
-	seq_begin(s);
+	mstream_pub_begin(s);
 	bool t = atomic_exchange_explicit(&s->kf_taken, false, memory_order_acquire);
 	if (t)
 		count_in(w, s, &s->kf_final);
-	seq_end(s);
+	mstream_pub_end(s);
 	/* entry_off may have unlinked it already, when its own delete found
 	 * the entry gone */
 	if (t && s->kf_on)
@@ -419,7 +403,16 @@ static void sync_one(struct worker *w, struct mstream *s, bool reseed)
 		entry_off(w, s);
 	}
 	seed_quality(s, &v);
-	/* the counters start at 0 with each entry */
+	/* a take (a delete) may find the entry as soon as it is in: what it
+	 * is measured against is published first. The counters start at 0
+	 * with each entry. */
+	mstream_pub_begin(s);
+	memcpy(&s->kf_val, &v, sizeof(v));   /* padding too: sync_one compares bytes */
+	CNT_SET(s->kf_in_pkts, 0);
+	CNT_SET(s->kf_in_bytes, 0);
+	CNT_SET(s->kf_folded, 0);
+	quality_publish_view(s);
+	mstream_pub_end(s);
 	if (bpf_map_update_elem(w->kf->map_fd, &key, &v, BPF_ANY) < 0) {
 		LOG_RL(LOG_WARNING, "kfwd", s->ms->call_id,
 		       "cannot offload port %u to the kernel: %s (the worker relays it)",
@@ -427,11 +420,6 @@ static void sync_one(struct worker *w, struct mstream *s, bool reseed)
 		return;
 	}
 	s->kf_key = key;
-	seq_begin(s);
-	memcpy(&s->kf_val, &v, sizeof(v));   /* padding too: sync_one compares bytes */
-	CNT_SET(s->kf_in_pkts, 0);
-	CNT_SET(s->kf_in_bytes, 0);
-	seq_end(s);
 	s->kf_on = true;
 	s->kf_next = w->kf_list;
 	s->kf_prev = &w->kf_list;
@@ -509,27 +497,22 @@ void kfwd_session_take(struct kfwd *k, struct msession *ms)
 
 void kfwd_stream_in(struct mstream *s, uint64_t *pkts, uint64_t *bytes)
 {
-	for (unsigned spin = 0;; spin++) {
-		uint32_t q = atomic_load_explicit(&s->kf_seq, memory_order_acquire);
-		if (!(q & 1)) {
-			uint64_t p = atomic_load_explicit(&s->c.pkts_in, memory_order_relaxed);
-			uint64_t b = atomic_load_explicit(&s->c.bytes_in, memory_order_relaxed);
-			bool t = atomic_load_explicit(&s->kf_taken, memory_order_relaxed);
-			uint64_t ip = atomic_load_explicit(&s->kf_in_pkts, memory_order_relaxed);
-			uint64_t ib = atomic_load_explicit(&s->kf_in_bytes, memory_order_relaxed);
-			atomic_thread_fence(memory_order_acquire);
-			if (atomic_load_explicit(&s->kf_seq, memory_order_relaxed) == q) {
-				/* kf_final: this thread's own take */
-				if (t && s->kf_final.pkts >= ip && s->kf_final.bytes >= ib) {
-					p += s->kf_final.pkts - ip;
-					b += s->kf_final.bytes - ib;
-				}
-				*pkts = p;
-				*bytes = b;
-				return;
-			}
-		}
-		if (spin >= 64)
-			sched_yield();   /* the worker was preempted inside its few stores */
+	uint64_t p, b, ip, ib;
+	bool t;
+	uint32_t q;
+	do {
+		q = mstream_read_begin(s);
+		p = atomic_load_explicit(&s->c.pkts_in, memory_order_relaxed);
+		b = atomic_load_explicit(&s->c.bytes_in, memory_order_relaxed);
+		t = atomic_load_explicit(&s->kf_taken, memory_order_relaxed);
+		ip = atomic_load_explicit(&s->kf_in_pkts, memory_order_relaxed);
+		ib = atomic_load_explicit(&s->kf_in_bytes, memory_order_relaxed);
+	} while (!mstream_read_done(s, q));
+	/* kf_final: this thread's own take */
+	if (t && s->kf_final.pkts >= ip && s->kf_final.bytes >= ib) {
+		p += s->kf_final.pkts - ip;
+		b += s->kf_final.bytes - ib;
 	}
+	*pkts = p;
+	*bytes = b;
 }

@@ -40,15 +40,45 @@ static uint32_t clock_for_pt(uint8_t pt)
 	return 48000;
 }
 
-/* s's [cnt] results from its worker view */
-static void publish(struct mstream *s)
+/* A view's results, with what earlier SSRCs of the party left */
+static void results(const struct rtcp_rxstats *rx, uint32_t exp_base, uint32_t lost_base,
+		    uint32_t *expected, uint32_t *lost, uint32_t *jitter_us)
+{
+	int32_t l = rtcp_rxstats_lost(rx);
+	*expected = exp_base + rtcp_rxstats_expected(rx);
+	*lost = lost_base + (l > 0 ? (uint32_t)l : 0);
+	uint64_t jus = (uint64_t)rtcp_rxstats_jitter(rx) * 1000000u / rx->clock_rate;
+	*jitter_us = (uint32_t)(jus > 0xffffffffu ? 0xffffffffu : jus);
+}
+
+/* s's [cnt] results from its worker view; with view, also the view they
+ * came from, all as one (only a take of a kernel entry needs that: the
+ * packet path of a stream without one does not pay for it) */
+static void publish(struct mstream *s, bool view)
 {
 	struct quality_wrk *w = &s->qw;
-	int32_t l = rtcp_rxstats_lost(&w->rx);
-	QSET(s->q.expected, w->expected_base + rtcp_rxstats_expected(&w->rx));
-	QSET(s->q.lost, w->lost_base + (l > 0 ? (uint32_t)l : 0));
-	uint64_t jus = (uint64_t)rtcp_rxstats_jitter(&w->rx) * 1000000u / w->rx.clock_rate;
-	QSET(s->q.jitter_us, (uint32_t)(jus > 0xffffffffu ? 0xffffffffu : jus));
+	const struct rtcp_rxstats *rx = &w->rx;
+	uint32_t e, l, j;
+	results(rx, w->expected_base, w->lost_base, &e, &l, &j);
+	if (!view) {
+		QSET(s->q.expected, e);
+		QSET(s->q.lost, l);
+		QSET(s->q.jitter_us, j);
+		return;
+	}
+	mstream_pub_begin(s);
+	QSET(s->q.expected, e);
+	QSET(s->q.lost, l);
+	QSET(s->q.jitter_us, j);
+	QSET(s->q.exp_base, w->expected_base);
+	QSET(s->q.lost_base, w->lost_base);
+	QSET(s->q.view_on, w->rx_on && rx->started && !rx->probation);
+	QSET(s->q.view_ssrc, rx->ssrc);
+	QSET(s->q.view_clock, rx->clock_rate);
+	QSET(s->q.view_base, rx->base_seq);
+	QSET(s->q.view_ext_max, rtcp_rxstats_ext_max(rx));
+	QSET(s->q.view_received, rx->received);
+	mstream_pub_end(s);
 }
 
 static bool rtp_in(struct mstream *s, const uint8_t *p, size_t len, uint64_t now_ms)
@@ -75,7 +105,7 @@ static bool rtp_in(struct mstream *s, const uint8_t *p, size_t len, uint64_t now
 		w->rx_on = true;
 	}
 	rtcp_rxstats_update(&w->rx, seq, ts, now_ms * 1000000u);
-	publish(s);
+	publish(s, s->kf_on || atomic_load_explicit(&s->kf_taken, memory_order_relaxed));
 	return was_on && (w->rx.ssrc != old_ssrc || w->rx.base_seq != old_base);
 }
 
@@ -97,7 +127,12 @@ void quality_fold(struct mstream *s, const struct quality_kernel *k)
 	    !k->received)
 		return;
 	rtcp_rxstats_merge(rx, k->ext_max, k->received, k->transit, k->jitter_q4);
-	publish(s);
+	publish(s, true);
+}
+
+void quality_publish_view(struct mstream *s)
+{
+	publish(s, true);
 }
 
 static void rtcp_in(struct msession *ms, struct mstream *rtp, const uint8_t *p, size_t len,
@@ -159,15 +194,52 @@ uint32_t quality_mos_x10(uint32_t loss_permille, uint32_t jitter_us, uint32_t rt
 	return (uint32_t)(mos * 10.0 + 0.5);
 }
 
+/* One RTP stream's own view as the control thread reads it: the worker's
+ * results, and the kernel's last part when a take holds more than the
+ * worker has folded in (kf_final, this thread's own). */
+static void own_view(const struct mstream *s, uint32_t *expected, uint32_t *lost,
+		     uint32_t *jitter_us)
+{
+	uint32_t q, eb, lb, ssrc, clock, base, ext, rcv, folded;
+	bool on, taken;
+	do {
+		q = mstream_read_begin(s);
+		*expected = QGET(s->q.expected);
+		*lost = QGET(s->q.lost);
+		*jitter_us = QGET(s->q.jitter_us);
+		eb = QGET(s->q.exp_base);
+		lb = QGET(s->q.lost_base);
+		on = QGET(s->q.view_on);
+		ssrc = QGET(s->q.view_ssrc);
+		clock = QGET(s->q.view_clock);
+		base = QGET(s->q.view_base);
+		ext = QGET(s->q.view_ext_max);
+		rcv = QGET(s->q.view_received);
+		taken = QGET(s->kf_taken);
+		folded = QGET(s->kf_folded);
+	} while (!mstream_read_done(s, q));
+	const struct kfwd_val *k = &s->kf_final;
+	/* as quality_fold will take it: only what continues this view */
+	if (!taken || !on || !k->rx_on || k->ssrc != ssrc || k->base_seq != base ||
+	    k->received <= folded)
+		return;
+	struct rtcp_rxstats rx;
+	rtcp_rxstats_resume(&rx, ssrc, clock, base, ext, rcv);
+	rtcp_rxstats_merge(&rx, k->ext_max, k->received - folded, k->transit, k->jitter_q4);
+	results(&rx, eb, lb, expected, lost, jitter_us);
+}
+
 void quality_leg(struct msession *ms, int leg, struct quality_summary *q)
 {
 	*q = (struct quality_summary){ 0 };
 	uint32_t rep_fraction = 0, rep_jitter = 0;
 	for (int m = 0; m < ms->nmedia; m++) {
 		struct mstream *s = msession_stream(ms, leg, m, COMP_RTP);
-		q->expected += QGET(s->q.expected);
-		q->lost += QGET(s->q.lost);
-		uint32_t j = QGET(s->q.jitter_us), rt = QGET(s->q.rtt_us), n = QGET(s->q.reports);
+		uint32_t e, l, j;
+		own_view(s, &e, &l, &j);
+		q->expected += e;
+		q->lost += l;
+		uint32_t rt = QGET(s->q.rtt_us), n = QGET(s->q.reports);
 		if (j > q->jitter_us)
 			q->jitter_us = j;
 		if (rt > q->rtt_us)

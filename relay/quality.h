@@ -5,9 +5,9 @@
  * Threads: struct quality_wrk is the worker's alone (the packet path feeds
  * it through quality_in(), which neither locks nor allocates); struct
  * quality_cnt holds the results as relaxed atomics, single writer (the
- * worker), read by the control thread for query/delete. Both live inside
- * struct mstream (session.h); only the RTP stream of each leg and media
- * carries meaningful values.
+ * worker), read by the control thread for query/delete as one
+ * (mstream_read_begin/done). Both live inside struct mstream (session.h);
+ * only the RTP stream of each leg and media carries meaningful values.
  *
  * MOS estimate (a simplified ITU-T G.107 E-model, as commonly used for
  * monitoring):
@@ -45,6 +45,12 @@ struct quality_cnt {
 	_Atomic int32_t rep_cum_lost;         /* and its cumulative loss */
 	_Atomic uint32_t rep_jitter_us;       /* and the jitter it measured */
 	_Atomic uint32_t rtt_us;              /* round trip rtpgate <-> party (0 = unknown) */
+	/* the view expected, lost and jitter_us came from, for a reader that
+	 * adds what a take of a kernel entry holds (quality_leg); kept only
+	 * while the stream has an entry or a take of one pending */
+	_Atomic uint32_t exp_base, lost_base; /* from earlier SSRCs of the party */
+	_Atomic uint32_t view_ssrc, view_clock, view_base, view_ext_max, view_received;
+	_Atomic bool view_on;                 /* started, past probation */
 };
 
 struct msession;
@@ -70,8 +76,12 @@ struct quality_kernel {
 };
 /* Worker: adds them to s's view, if it is still the one they continue. */
 void quality_fold(struct mstream *s, const struct quality_kernel *k);
+/* Worker: publishes s's view for the control thread, before an entry made
+ * from it goes into the kernel (from then on s's packets and folds keep
+ * it published, until the entry and any take of it are gone). */
+void quality_publish_view(struct mstream *s);
 
-/* A leg's summary, computed from the [cnt] fields (any thread). */
+/* A leg's summary, computed from the [cnt] fields. */
 struct quality_summary {
 	uint32_t expected, lost;
 	uint32_t loss_permille;      /* worse of own view and the party's report */
@@ -81,7 +91,9 @@ struct quality_summary {
 	uint32_t rep_loss_permille;
 	uint32_t mos_x10;            /* 10 .. 45 */
 };
-/* Sums the leg's media (RTP streams). */
+/* Control thread: sums the leg's media (RTP streams). With a take of the
+ * session's kernel entries pending (kfwd_session_take, a delete), what
+ * those hold beyond the worker's last fold counts too, as the fold will. */
 void quality_leg(struct msession *ms, int leg, struct quality_summary *q);
 /* Control thread (allocates): {packets lost, loss permille, jitter us,
  * [rtt us], [reported loss permille], MOS x10} for query/delete replies. */

@@ -534,6 +534,18 @@ void rtcp_rxstats_merge(struct rtcp_rxstats *s, uint32_t ext_max, uint32_t recei
 	s->have_transit = true;
 }
 
+void rtcp_rxstats_resume(struct rtcp_rxstats *s, uint32_t ssrc, uint32_t clock_rate,
+			 uint32_t base_seq, uint32_t ext_max, uint32_t received)
+{
+	rtcp_rxstats_init(s, ssrc, clock_rate, 0);
+	s->probation = 0;
+	s->started = true;
+	s->base_seq = base_seq;
+	s->cycles = ext_max & ~(SEQ_MOD - 1);
+	s->max_seq = (uint16_t)ext_max;
+	s->received = received;
+}
+
 uint32_t rtcp_rxstats_expected(const struct rtcp_rxstats *s)
 {
 	if (!s->started || s->probation)

@@ -187,6 +187,11 @@ bool rtcp_rxstats_jumps(const struct rtcp_rxstats *s, uint16_t seq);
  * number (a lower one is kept), its last transit and jitter. */
 void rtcp_rxstats_merge(struct rtcp_rxstats *s, uint32_t ext_max, uint32_t received,
 			uint32_t transit, uint32_t jitter_q4);
+/* s as a started view past probation that has counted received packets
+ * from base_seq up to ext_max: a view rebuilt from its published parts,
+ * with no transit or jitter yet. */
+void rtcp_rxstats_resume(struct rtcp_rxstats *s, uint32_t ssrc, uint32_t clock_rate,
+			 uint32_t base_seq, uint32_t ext_max, uint32_t received);
 uint32_t rtcp_rxstats_expected(const struct rtcp_rxstats *s);
 int32_t rtcp_rxstats_lost(const struct rtcp_rxstats *s);   /* clamped 24-bit */
 static inline uint32_t rtcp_rxstats_jitter(const struct rtcp_rxstats *s) { return s->jitter_q4 >> 4; }

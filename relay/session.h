@@ -29,6 +29,7 @@
 #ifndef RG_SESSION_H
 #define RG_SESSION_H
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -82,6 +83,8 @@ struct mstream {
 	/* [wrk] kernel forwarding (kfwd.h): the entry installed for this
 	 * stream's RTP, its counts as last read, and the worker's list */
 	bool kf_on;
+	atomic_bool kf_taken;       /* see kf_final below; beside kf_on, which
+				     * the packet path reads with it */
 	uint64_t kf_reseed_ms;      /* when a packet last made the entry again (loop ms) */
 	struct kfwd_key kf_key;
 	struct kfwd_val kf_val;
@@ -90,14 +93,61 @@ struct mstream {
 	 * kernel (kfwd_session_take): written by the control thread, then
 	 * kf_taken is set (release); the worker takes them with an exchange */
 	struct kfwd_val kf_final;
-	atomic_bool kf_taken;
 	/* [wrk] written, [ctl] read: how much of the entry's counts c holds
-	 * (kf_val's pkts and bytes), and a sequence that is odd while the
-	 * worker changes c, these and kf_taken together, so the control thread
-	 * can add what a take holds that c does not (kfwd_stream_in) */
-	_Atomic uint32_t kf_seq;
+	 * (kf_val's pkts and bytes) and of its RTP q holds (kf_val's
+	 * received), so that the control thread can add what a take holds
+	 * that c and q do not (kfwd_stream_in, quality_leg) */
 	_Atomic uint64_t kf_in_pkts, kf_in_bytes;
+	_Atomic uint32_t kf_folded;
+	/* a sequence that is odd while the worker changes c, q, the kf_in_*
+	 * and kf_folded, and kf_taken together (mstream_pub_begin/end), so
+	 * that the control thread reads them as one (mstream_read_*) */
+	_Atomic uint32_t pub_seq;
+	uint8_t pub_depth;          /* [wrk] the begin/end pairs nest */
 };
+
+/* Worker: the changes up to mstream_pub_end are seen together. Nests. */
+static inline void mstream_pub_begin(struct mstream *s)
+{
+	if (s->pub_depth++)
+		return;
+	/* a single writer, so plain stores; the fence keeps the changes after
+	 * the odd value */
+	uint32_t q = atomic_load_explicit(&s->pub_seq, memory_order_relaxed);
+	atomic_store_explicit(&s->pub_seq, q + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static inline void mstream_pub_end(struct mstream *s)
+{
+	if (--s->pub_depth)
+		return;
+	uint32_t q = atomic_load_explicit(&s->pub_seq, memory_order_relaxed);
+	atomic_store_explicit(&s->pub_seq, q + 1, memory_order_release);
+}
+
+/* Control thread: read what the worker publishes between
+ *	uint32_t q = mstream_read_begin(s);
+ * and mstream_read_done(s, q), which is false when it has to be read again. */
+static inline uint32_t mstream_read_begin(const struct mstream *s)
+{
+	for (unsigned spin = 0;; spin++) {
+		uint32_t q = atomic_load_explicit(&s->pub_seq, memory_order_acquire);
+		if (!(q & 1))
+			return q;
+		if (spin >= 64)
+			sched_yield();   /* the worker was preempted inside its few stores */
+	}
+}
+
+static inline bool mstream_read_done(const struct mstream *s, uint32_t q)
+{
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&s->pub_seq, memory_order_relaxed) == q)
+		return true;
+	sched_yield();
+	return false;
+}
 
 /* Rejected packets per second per stream after which only the party's
  * exact address is still examined (stream.c). */

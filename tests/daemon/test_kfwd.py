@@ -3,8 +3,8 @@ RTP of a plain call relayed by the tc program, checked from outside: the
 packets arrive intact, in order, from the port the relay advertised; the
 kernel's count is in statistics and query; a stranger still gets nothing
 through; RTCP still goes through a worker; a new answer moves the
-destination; a delete stops it and counts the kernel's last packets; the
-kernel's packets count in the call's loss and jitter; kernel-relayed media keeps a call from
+destination; a delete stops it and counts the kernel's last packets, in its totals
+and its loss; the kernel's packets count in the call's loss and jitter; kernel-relayed media keeps a call from
 timing out; a transcoded call stays with the workers; a party on another host (a
 network namespace behind a veth) is reached through the route lookup and
 redirect; bad settings and
@@ -112,28 +112,6 @@ def kernel_relays_rtp(t):
     c.close()
 
 
-@suite.case
-def delete_counts_the_last_kernel_packets(t):
-    """A delete right after the media, before a worker has read the kernel's
-    counters again: its totals still count every packet (the entries the
-    delete takes out of the kernel carry the rest)."""
-    d = D()
-    for rnd in range(3):
-        k0 = kstats(d)[0]
-        c = Call(d.ng).setup()
-        n = 40
-        both_ways(t, c, n, "round %d: " % rnd)
-        r = c.delete()
-        tot = query_totals(r)["RTP"]
-        t.eq("round %d: delete packets" % rnd, 2 * n, tot["packets"])
-        t.eq("round %d: delete bytes" % rnd, 2 * n * 172, tot["bytes"])
-        c.close()
-        # the worker counts the taken entries when it ends the session
-        time.sleep(0.3)
-        t.eq("round %d: statistics count the kernel's packets" % rnd, 2 * (n - 1),
-             kstats(d)[0] - k0)
-
-
 def quality_of(reply, tag):
     return ((reply.get("tags") or {}).get(tag) or {}).get("quality") or {}
 
@@ -146,6 +124,35 @@ def send_seq(leg, seqs, ts_step=160, pace=0.004, ssrc=None):
         leg.rtp.sendto(rtp_build(q & 0xffff, (q * ts_step) & 0xffffffff, ssrc or leg.ssrc, plen=160),
                        dst)
         time.sleep(pace)
+
+
+@suite.case
+def delete_counts_the_last_kernel_packets(t):
+    """A delete right after the media, before a worker has read the kernel's
+    counters again: its totals still count every packet, and its quality
+    every gap (the entries the delete takes out of the kernel carry the
+    rest)."""
+    d = D()
+    for rnd in range(3):
+        k0 = kstats(d)[0]
+        c = Call(d.ng).setup()
+        n = 40
+        both_ways(t, c, n, "round %d: " % rnd)
+        # and A's sequence goes on with gaps: every 5th missing
+        seq0 = c.a.seq + 1
+        send_seq(c.a, [seq0 + i for i in range(25) if i % 5 != 2])
+        t.eq("round %d: the ones with gaps arrive" % rnd, 20, len(c.b.recv_rtp(20)))
+        r = c.delete()
+        tot = query_totals(r)["RTP"]
+        t.eq("round %d: delete packets" % rnd, 2 * n + 20, tot["packets"])
+        t.eq("round %d: delete bytes" % rnd, (2 * n + 20) * 172, tot["bytes"])
+        t.eq("round %d: the delete's quality has the gaps" % rnd, 5,
+             quality_of(r, c.a_tag).get("packets lost"))
+        c.close()
+        # the worker counts the taken entries when it ends the session
+        time.sleep(0.3)
+        t.eq("round %d: statistics count the kernel's packets" % rnd, 2 * (n - 1) + 20,
+             kstats(d)[0] - k0)
 
 
 @suite.case
@@ -208,10 +215,10 @@ def kernel_counts_loss_and_jitter(t):
          kstats(d)[0] - k3)
     t.eq("no loss from changes in quick succession", 6,
          quality_of(c.query(), c.a_tag).get("packets lost"))
-    # more gaps, then a delete (the workers' last look is what it reports)
+    # more gaps, then a delete at once: the kernel's part since the
+    # workers' last look counts too
     send_seq(c.a, [7050 + i for i in range(20) if i % 4 != 1], ssrc=0x5eed9abc)
     c.b.recv_rtp(15)
-    settle()
     r = c.delete()
     t.eq("the delete's quality has the last gaps", 11, quality_of(r, c.a_tag).get("packets lost"))
     c.close()

@@ -71,6 +71,14 @@ static void t_jitter_dynamic_pt(void)
 	msession_unref(ms);
 }
 
+/* SSRC 7's packets 1000..1009, 20 ms apart, through the worker */
+static void worker_saw_ten(struct msession *ms, struct mstream *a, uint8_t *p)
+{
+	for (int i = 0; i < 10; i++)
+		quality_in(ms, a, false, p, rtp(p, (uint16_t)(1000 + i), 160u * (unsigned)i, 7, 0),
+			   20u * (unsigned)i);
+}
+
 /* What kernel forwarding counted (kfwd.c) continues the worker's view:
  * only a fold of the same SSRC and base counts; a new view is judged as
  * without the kernel, and counts what the kernel had seen of the old. */
@@ -80,9 +88,7 @@ static void t_kernel_fold(void)
 	struct mstream *a = msession_stream(ms, 0, 0, COMP_RTP);
 	uint8_t p[200];
 	/* the worker saw 1000..1009; the kernel 1010..1059 without 1020..1024 */
-	for (int i = 0; i < 10; i++)
-		quality_in(ms, a, false, p, rtp(p, (uint16_t)(1000 + i), 160u * (unsigned)i, 7, 0),
-			   20u * (unsigned)i);
+	worker_saw_ten(ms, a, p);
 	struct quality_kernel k = { .ssrc = 7, .base_seq = 1000, .ext_max = 1059, .received = 45,
 				    .transit = 5, .jitter_q4 = 16 * 40 };
 	quality_fold(a, &k);
@@ -119,6 +125,57 @@ static void t_kernel_fold(void)
 	quality_leg(ms, 0, &q);
 	EXPECT_INT(q.expected, 62);
 	EXPECT_INT(q.lost, 4);
+	msession_unref(ms);
+}
+
+/* A delete takes the kernel's entry (kf_final) before the worker folds
+ * its last part: the control thread's summary counts that part as the
+ * fold will, once. */
+static void t_delete_take(void)
+{
+	struct msession *ms = msession_new("q", 1);
+	struct mstream *a = msession_stream(ms, 0, 0, COMP_RTP);
+	uint8_t p[200];
+	worker_saw_ten(ms, a, p);
+	/* the entry goes into the kernel (as kfwd.c's sync_one) */
+	quality_publish_view(a);
+	a->kf_on = true;
+	/* the worker's last look: the kernel had 1010..1039, all there */
+	struct quality_kernel k = { .ssrc = 7, .base_seq = 1000, .ext_max = 1039, .received = 30,
+				    .transit = 5, .jitter_q4 = 16 * 8 };
+	quality_fold(a, &k);
+	atomic_store(&a->kf_folded, 30);
+	struct quality_summary q;
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 40);
+	EXPECT_INT(q.lost, 0);
+	/* then 1040..1059 without 1045..1049, and the take */
+	a->kf_final = (struct kfwd_val){ .rx_on = 1, .ssrc = 7, .base_seq = 1000, .clock_rate = 8000,
+					 .ext_max = 1059, .received = 45, .transit = 5,
+					 .jitter_q4 = 16 * 40 };
+	atomic_store(&a->kf_taken, true);
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 60);
+	EXPECT_INT(q.lost, 5);
+	EXPECT_INT(q.jitter_us, 5000);
+	/* the worker folds the take: the same, not twice */
+	k = (struct quality_kernel){ .ssrc = 7, .base_seq = 1000, .ext_max = 1059, .received = 15,
+				     .transit = 5, .jitter_q4 = 16 * 40 };
+	quality_fold(a, &k);
+	atomic_store(&a->kf_folded, 45);
+	atomic_store(&a->kf_taken, false);
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 60);
+	EXPECT_INT(q.lost, 5);
+	/* a take from another view (an SSRC the worker has moved away from,
+	 * the entry still in) is not this one's */
+	EXPECT(quality_in(ms, a, false, p, rtp(p, 1, 0, 9, 0), 2000));
+	a->kf_final.ext_max = 1100;
+	a->kf_final.received = 80;
+	atomic_store(&a->kf_taken, true);
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 61);
+	EXPECT_INT(q.lost, 5);
 	msession_unref(ms);
 }
 
@@ -165,5 +222,5 @@ static void t_rtcp_reports_and_rtt(void)
 
 const struct unit_case unit_cases[] = {
 	UNIT(t_mos), UNIT(t_loss_and_jitter), UNIT(t_jitter_dynamic_pt),
-	UNIT(t_kernel_fold), UNIT(t_rtcp_reports_and_rtt), { 0 },
+	UNIT(t_kernel_fold), UNIT(t_delete_take), UNIT(t_rtcp_reports_and_rtt), { 0 },
 };
