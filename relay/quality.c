@@ -60,18 +60,13 @@ static void publish(struct mstream *s, bool view)
 	const struct rtcp_rxstats *rx = &w->rx;
 	uint32_t e, l, j;
 	results(rx, w->expected_base, w->lost_base, &e, &l, &j);
-	if (!view) {
-		QSET(s->q.expected, e);
-		QSET(s->q.lost, l);
-		QSET(s->q.jitter_us, j);
-		return;
-	}
-	mstream_pub_begin(s);
+	if (view)
+		mstream_pub_begin(s);
 	QSET(s->q.expected, e);
 	QSET(s->q.lost, l);
 	QSET(s->q.jitter_us, j);
-	QSET(s->q.exp_base, w->expected_base);
-	QSET(s->q.lost_base, w->lost_base);
+	if (!view)
+		return;
 	QSET(s->q.view_on, w->rx_on && rx->started && !rx->probation);
 	QSET(s->q.view_ssrc, rx->ssrc);
 	QSET(s->q.view_clock, rx->clock_rate);
@@ -200,15 +195,13 @@ uint32_t quality_mos_x10(uint32_t loss_permille, uint32_t jitter_us, uint32_t rt
 static void own_view(const struct mstream *s, uint32_t *expected, uint32_t *lost,
 		     uint32_t *jitter_us)
 {
-	uint32_t q, eb, lb, ssrc, clock, base, ext, rcv, folded;
+	uint32_t q, ssrc, clock, base, ext, rcv, folded;
 	bool on, taken;
 	do {
 		q = mstream_read_begin(s);
 		*expected = QGET(s->q.expected);
 		*lost = QGET(s->q.lost);
 		*jitter_us = QGET(s->q.jitter_us);
-		eb = QGET(s->q.exp_base);
-		lb = QGET(s->q.lost_base);
 		on = QGET(s->q.view_on);
 		ssrc = QGET(s->q.view_ssrc);
 		clock = QGET(s->q.view_clock);
@@ -225,6 +218,10 @@ static void own_view(const struct mstream *s, uint32_t *expected, uint32_t *lost
 		return;
 	struct rtcp_rxstats rx;
 	rtcp_rxstats_resume(&rx, ssrc, clock, base, ext, rcv);
+	/* what earlier SSRCs left: the results beyond this view's own */
+	uint32_t e, l, j;
+	results(&rx, 0, 0, &e, &l, &j);
+	uint32_t eb = *expected - e, lb = *lost - l;
 	rtcp_rxstats_merge(&rx, k->ext_max, k->received - folded, k->transit, k->jitter_q4);
 	results(&rx, eb, lb, expected, lost, jitter_us);
 }

@@ -48,7 +48,6 @@ struct quality_cnt {
 	/* the view expected, lost and jitter_us came from, for a reader that
 	 * adds what a take of a kernel entry holds (quality_leg); kept only
 	 * while the stream has an entry or a take of one pending */
-	_Atomic uint32_t exp_base, lost_base; /* from earlier SSRCs of the party */
 	_Atomic uint32_t view_ssrc, view_clock, view_base, view_ext_max, view_received;
 	_Atomic bool view_on;                 /* started, past probation */
 };

@@ -176,6 +176,15 @@ static void t_delete_take(void)
 	quality_leg(ms, 0, &q);
 	EXPECT_INT(q.expected, 61);
 	EXPECT_INT(q.lost, 5);
+	/* the entry made again from SSRC 9's view; its take (2..11 without
+	 * 4 and 5) adds to what SSRC 7 left */
+	quality_publish_view(a);
+	atomic_store(&a->kf_folded, 0);
+	a->kf_final = (struct kfwd_val){ .rx_on = 1, .ssrc = 9, .base_seq = 1, .clock_rate = 8000,
+					 .ext_max = 11, .received = 8 };
+	quality_leg(ms, 0, &q);
+	EXPECT_INT(q.expected, 71);
+	EXPECT_INT(q.lost, 7);
 	msession_unref(ms);
 }
 
