@@ -92,6 +92,27 @@ class BenchCompareTest(unittest.TestCase):
         self.assertIn("--opus-bitrate=32000", bc.relay_extra(A, "rtpgate", "opus-eq"))
         self.assertEqual(bc.relay_extra(A, "rtpengine", "opus-eq"), "")
         self.assertNotIn("--opus", bc.relay_extra(A, "rtpgate", "opus"))
+        # its half-load run keeps the same encoder settings
+        self.assertEqual(bc.relay_extra(A, "rtpgate", "opus-eq-half"),
+                         bc.relay_extra(A, "rtpgate", "opus-eq"))
+        self.assertNotIn("--opus", bc.relay_extra(A, "rtpgate", "opus-half"))
+
+    def test_half_load_is_half_of_each_relays_own_capacity(self):
+        class A:
+            threads = 2
+        r = run()
+        r["rows"][0]["calls_per_core"] = 181.4
+        self.assertEqual(bc.half_load_calls(A, r), 181)
+        r["rows"][0]["calls_per_core"] = 42.4
+        self.assertEqual(bc.half_load_calls(A, r), 42)
+        A.threads = 4
+        self.assertEqual(bc.half_load_calls(A, r), 85)
+        r["rows"][0]["calls_per_core"] = 0
+        self.assertIsNone(bc.half_load_calls(A, r))
+        self.assertIsNone(bc.half_load_calls(A, {"rows": []}))
+        for half, base in bc.HALF.items():
+            self.assertLess(bc.SCENARIOS.index(base), bc.SCENARIOS.index(half), half)
+            self.assertIn(half, bc.TRANSCODING)
 
     def test_relay1000_rt_gives_both_relays_the_same_scheduling(self):
         class A:
