@@ -139,8 +139,12 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void default_unix_fallback(struct rg_config *c)
 {
-	/* the default lives in /run, which only root may write; say where else */
-	if (strcmp(c->listen_unix, "/run/rtpgate/ng.sock") || access("/run", W_OK) == 0)
+	/* The default lives in /run/rtpgate. It serves when that directory is
+	 * ours to write (systemd's RuntimeDirectory=rtpgate makes it so for
+	 * the unit's user) or /run is (root: the directory is made at bind);
+	 * otherwise say where else. */
+	if (strcmp(c->listen_unix, "/run/rtpgate/ng.sock") || access("/run/rtpgate", W_OK | X_OK) == 0 ||
+	    access("/run", W_OK) == 0)
 		return;
 	char path[256];
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -148,7 +152,8 @@ static void default_unix_fallback(struct rg_config *c)
 		snprintf(path, sizeof(path), "%s/rtpgate/ng.sock", xdg);
 	else
 		snprintf(path, sizeof(path), "/tmp/rtpgate-%u/ng.sock", (unsigned)getuid());
-	LOG(LOG_WARNING, "control", "/run is not writable: using %s for the UNIX socket", path);
+	LOG(LOG_WARNING, "control", "neither /run/rtpgate nor /run is writable: using %s for the UNIX socket",
+	    path);
 	free(c->listen_unix);
 	c->listen_unix = strdup(path);
 }

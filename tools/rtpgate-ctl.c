@@ -47,7 +47,8 @@ static void usage(FILE *f)
 		"  -h, --help         this text\n", DEFAULT_SOCKET, TIMEOUT_MS);
 }
 
-/* The daemon falls back to these when /run is not writable (main.c). */
+/* The daemon falls back to these when neither /run/rtpgate nor /run is
+ * writable (main.c). */
 static const char *pick_socket(const char *given, char *tmp, size_t n)
 {
 	if (given)

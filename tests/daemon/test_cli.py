@@ -230,6 +230,51 @@ def scheduling(t):
 
 
 @suite.case
+def default_socket_in_a_runtime_directory(t):
+    """The systemd unit runs rtpgate as its own user with
+    RuntimeDirectory=rtpgate: /run/rtpgate is the user's, /run is not. The
+    default socket path must serve there, not fall back. Without that
+    directory an unprivileged daemon falls back and says where. Run as
+    nobody in a private mount namespace with /run on a tmpfs of its own."""
+    unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
+    if os.geteuid() != 0 or not unshare or not setpriv:
+        t.skip("needs root (a private /run) and unshare, setpriv")
+    tmp = tempfile.mkdtemp(prefix="rgtest-cli-")
+    os.chmod(tmp, 0o755)
+    xdg = os.path.join(tmp, "xdg")
+    os.mkdir(xdg, 0o700)
+    os.chown(xdg, 65534, 65534)
+    wrap = os.path.join(tmp, "rtpgate-as-unit")
+    with open(wrap, "w") as f:
+        f.write("#!/bin/sh\n"
+                "exec %s -m --propagation private sh -c '"
+                "mount -t tmpfs -o mode=0755 rgtest /run || exit 1; "
+                "if [ \"$RG_RUNDIR\" = 1 ]; then mkdir -m 0750 /run/rtpgate && "
+                "chown 65534:65534 /run/rtpgate || exit 1; fi; "
+                "XDG_RUNTIME_DIR=%s exec %s --reuid=65534 --regid=65534 --clear-groups "
+                "%s \"$@\"' sh \"$@\"\n" % (unshare, xdg, setpriv, binary()))
+    os.chmod(wrap, 0o755)
+    args = ["--listen-unix=/run/rtpgate/ng.sock"]
+    for rundir, want in (("1", "/run/rtpgate/ng.sock"), ("0", xdg + "/rtpgate/ng.sock")):
+        os.environ["RG_RUNDIR"] = rundir
+        try:
+            with Daemon(ports=4, exe=wrap, unix=False, args=args) as d:
+                c = Call(d.ng)
+                t.eq("runtime directory %s: offer" % rundir, "ok", c.offer().get("result"))
+                c.delete()
+                c.close()
+                with open(d.log) as f:
+                    log = f.read()
+        finally:
+            del os.environ["RG_RUNDIR"]
+        t.ok("runtime directory %s: serves on %s" % (rundir, want),
+             "ng over UNIX socket %s " % want in log, want, log[-400:])
+        warned = "nor /run is writable" in log
+        t.eq("runtime directory %s: warns of a fallback" % rundir, rundir == "0", warned)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@suite.case
 def stale_unix_socket(t):
     """After a kill -9 the socket file stays behind; the next start must
     still serve on that path."""
