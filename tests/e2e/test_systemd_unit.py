@@ -235,6 +235,9 @@ def main():
             os.makedirs(os.path.dirname(os.path.join(root, dst)), exist_ok=True)
             shutil.copyfile(src, os.path.join(root, dst))
             os.chmod(os.path.join(root, dst), mode)
+        r = nspawn_pipe(root, "true")
+        if r.returncode != 0:
+            skip("systemd-nspawn cannot run a container here: " + r.stdout[-400:])
         r = nspawn_pipe(root, "useradd --system --no-create-home --shell /usr/sbin/nologin rtpgate"
                               " && systemctl enable rtpgate")
         if not check("useradd, systemctl enable", r.returncode == 0, r.stdout):
