@@ -4,8 +4,10 @@
 Boots a minimal Debian 12 (debootstrap --variant=minbase plus systemd and
 rtpgate's run-time libraries, built once and cached as a tarball) with
 systemd-nspawn --boot, in a network namespace of its own. It installs
-rtpgate as the unit's header says: a system user, the unit, and the
-example config. Then it checks, under the unit's sandbox:
+rtpgate by running the install lines of the unit's header one by one, from
+a copy of the source tree and its build at /src (a system user, the binaries,
+the unit, the example config, systemctl enable --now). Then it checks,
+under the unit's sandbox:
   - the service is active, with its ng socket at /run/rtpgate/ng.sock,
     owned by rtpgate:rtpgate, mode 0660;
   - rtpgate-bench's relay, opus and g729 calls go through without loss;
@@ -43,9 +45,9 @@ PACKAGES = ["systemd", "systemd-sysv", "dbus", "libuv1", "libopus0", "libbcg729-
             "liburing2", "libbpf1", "python3"]
 
 
-def kfwd_dropin():
-    """The drop-in for kernel forwarding, as the unit's comment gives it:
-    the "#   " lines after "add this drop-in:"."""
+def comment_block(after):
+    """The "#   " lines that follow the unit comment's line holding
+    `after`, without their "#   "."""
     lines, on = [], False
     with open(UNIT) as f:
         for line in f:
@@ -53,8 +55,13 @@ def kfwd_dropin():
                 lines.append(line[4:])
             elif on:
                 break
-            on = on or "add this drop-in:" in line
-    return "".join(lines)
+            on = on or after in line
+    return lines
+
+
+def kfwd_dropin():
+    """The drop-in for kernel forwarding, as the unit's comment gives it."""
+    return "".join(comment_block("add this drop-in:"))
 
 
 failures = []
@@ -185,7 +192,7 @@ class Container:
 def bench(c, scenario):
     """Five calls of a scenario through the service; (sent, received) per direction."""
     pid = c.out("systemctl show -p MainPID --value rtpgate")
-    r = c.run("rtpgate-bench --scenario %s --calls 5 --duration 2 --warmup 1 --quiet "
+    r = c.run("/src/build/bench/rtpgate-bench --scenario %s --calls 5 --duration 2 --warmup 1 --quiet "
               "--ng unix:/run/rtpgate/ng.sock --relay-pid %s --json /tmp/bench.json" % (scenario, pid),
               timeout=60)
     try:
@@ -226,34 +233,37 @@ def main():
     try:
         subprocess.run(["tar", "-C", root, "-xf", tar], check=True, timeout=300)
         os.chmod(root, 0o755)       # "/" of the container: its users must get in
-        # installed as the unit's header says
-        for src, dst, mode in ((RTPGATE, "usr/local/bin/rtpgate", 0o755),
-                               (CTL, "usr/local/bin/rtpgate-ctl", 0o755),
-                               (BENCH, "usr/local/bin/rtpgate-bench", 0o755),
-                               (UNIT, "etc/systemd/system/rtpgate.service", 0o644),
-                               (CONF, "etc/rtpgate/rtpgate.conf", 0o644)):
-            os.makedirs(os.path.dirname(os.path.join(root, dst)), exist_ok=True)
-            shutil.copyfile(src, os.path.join(root, dst))
-            os.chmod(os.path.join(root, dst), mode)
+        # what the unit's install lines read, where they expect it: a
+        # source tree at /src with its build in build/
+        for src, dst in ((RTPGATE, "build/relay/rtpgate"), (CTL, "build/tools/rtpgate-ctl"),
+                         (BENCH, "build/bench/rtpgate-bench"), (UNIT, "tools/rtpgate.service"),
+                         (CONF, "tools/rtpgate.conf.example")):
+            os.makedirs(os.path.dirname(os.path.join(root, "src", dst)), exist_ok=True)
+            shutil.copy2(src, os.path.join(root, "src", dst))
         r = nspawn_pipe(root, "true")
         if r.returncode != 0:
             skip("systemd-nspawn cannot run a container here: " + r.stdout[-400:])
-        r = nspawn_pipe(root, "useradd --system --no-create-home --shell /usr/sbin/nologin rtpgate"
-                              " && systemctl enable rtpgate")
-        if not check("useradd, systemctl enable", r.returncode == 0, r.stdout):
-            return
         c = Container(root)
         if not c.pid:
             skip("systemd-nspawn did not boot here: " + c.console_tail())
         state = c.run("systemctl is-system-running --wait", timeout=90)
         if state.returncode == 124:
-            # the boot itself stalled (a unit of ours is started at once,
-            # Type=simple, and cannot hold it): this machine cannot run it
+            # the boot itself stalled (nothing of ours runs yet): this
+            # machine cannot run it
             skip("the container's boot did not finish in 90 s: " + c.console_tail())
         log("system state: " + state.stdout.strip())
+        # installed as the unit's header says, line by line
+        steps = [line.strip() for line in comment_block("# Install")]
+        check("the unit's header gives install lines", len(steps) >= 3, steps)
+        for step in steps:
+            r = c.run("cd /src && " + step)
+            if not check("install: " + step, r.returncode == 0, r.stdout):
+                return
         check("rtpgate.service active", c.out("systemctl is-active rtpgate") == "active", journal(c))
+        # Type=simple: active once started, the socket follows
         check("ng socket at /run/rtpgate/ng.sock, rtpgate:rtpgate 0660",
-              c.out("stat -c '%U:%G %a' /run/rtpgate/ng.sock") == "rtpgate:rtpgate 660",
+              wait_for(lambda: c.out("stat -c '%U:%G %a' /run/rtpgate/ng.sock")
+                       == "rtpgate:rtpgate 660", 5),
               c.out("ls -la /run/rtpgate; journalctl -b -u rtpgate --no-pager -o cat | tail -5"))
         check("rtpgate-ctl ping", c.out("rtpgate-ctl ping") == "pong")
         for scen in ("relay", "opus", "g729"):
