@@ -239,6 +239,11 @@ def default_socket_in_a_runtime_directory(t):
     unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
     if os.geteuid() != 0 or not unshare or not setpriv:
         t.skip("needs root (a private /run) and unshare, setpriv")
+    # in a chroot "/" is no mount point and a private mount namespace
+    # cannot be had; without one the tmpfs would land on the real /run
+    if subprocess.run([unshare, "-m", "--propagation", "private", "true"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        t.skip("no private mount namespace here (a chroot?)")
     tmp = tempfile.mkdtemp(prefix="rgtest-cli-")
     os.chmod(tmp, 0o755)
     xdg = os.path.join(tmp, "xdg")
