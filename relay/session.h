@@ -75,6 +75,8 @@ struct mstream {
 	uint32_t rej_sec, rej_n;    /* packets rejected (source, SRTP) in second rej_sec (stream.c flood cap) */
 	bool active;                /* receiving (poll started or receive armed) */
 	bool armed;                 /* io_uring: a multishot receive is pending */
+	bool fixed;                 /* io_uring: fd is in the ring's file table, at index fd */
+	uint8_t close_waits;        /* io_uring: completions a stop still waits for */
 	bool rearm_pending;         /* io_uring: on the worker's re-arm list */
 	struct mstream *rearm_next;
 	struct stream_counters c;   /* [cnt] */

@@ -1,11 +1,14 @@
 """The worker loop's packet batching (relay/uring.c): a burst larger than a
 worker's receive buffer ring goes through a single stream and relaying goes
 on after it; --media-coalesce-us holds a busy worker's passes back without
-losing or reordering anything; option bounds. Runs in either --media-io
-mode (RG_DAEMON_ARGS), the burst case means most with io_uring.
+losing or reordering anything; option bounds. The sockets of a call
+sit in its worker's io_uring file table only while the call is up. Runs in
+either --media-io mode (RG_DAEMON_ARGS), the burst case means most with
+io_uring.
 Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_uring.py"""
 
 import os
+import re
 import socket
 import time
 
@@ -108,6 +111,62 @@ def bursts_on_many_streams(t):
         for c in calls:
             check_relays(t, "relays afterwards", c.a, c.b, 3)
             hang_up(c)
+
+
+def ring_files(pid):
+    """(io_uring instances of the process, inodes of the sockets in their
+    file tables), from /proc's fdinfo, which lists each table's files."""
+    rings, inodes = 0, set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) != "anon_inode:[io_uring]":
+                continue
+            with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                info = f.read()
+        except OSError:
+            continue
+        rings += 1
+        inodes |= {int(i) for i in re.findall(r"^\s*\d+: socket:\[(\d+)\]$", info, re.M)}
+    return rings, inodes
+
+
+def port_inodes(pid, ports):
+    """Inodes of the process's UDP sockets bound to these ports."""
+    want = {"%04X" % p for p in ports}
+    inodes = set()
+    for name in ("udp", "udp6"):
+        with open("/proc/%d/net/%s" % (pid, name)) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1].rsplit(":", 1)[1] in want:
+                    inodes.add(int(fields[9]))
+    return inodes
+
+
+@suite.case
+def sockets_in_the_file_table(t):
+    """With io_uring a call's four sockets are registered in its worker's
+    file table while the call is up (its sends and receives name them
+    there: no fd lookup per packet), and taken out when it ends: a socket
+    left there would stay open, its port bound, after the relay let go of
+    its fd."""
+    with Daemon(ports=20, args=["--num-threads=1"]) as d:
+        if not ring_files(d.pid)[0]:
+            t.skip("no io_uring here (--media-io=epoll, or the kernel has none)")
+        c = Call(d.ng).setup()
+        check_relays(t, "relays a->b", c.a, c.b, 3)
+        check_relays(t, "relays b->a", c.b, c.a, 3)
+        mine = port_inodes(d.pid, [c.a.peer[1], c.a.peer[2], c.b.peer[1], c.b.peer[2]])
+        t.eq("the call's sockets", 4, len(mine))
+        t.eq("all in the table while the call is up", mine, ring_files(d.pid)[1] & mine)
+        hang_up(c)
+        end = time.monotonic() + 3
+        while ring_files(d.pid)[1] and time.monotonic() < end:
+            time.sleep(0.05)
+        t.eq("none left after the delete", set(), ring_files(d.pid)[1])
+        c = Call(d.ng).setup()
+        check_relays(t, "a new call relays", c.a, c.b, 3)
+        hang_up(c)
 
 
 @suite.case
