@@ -50,7 +50,6 @@
 #include "transcode.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -889,16 +888,12 @@ static uint32_t random32(void)
  * its arena below a small block that stays: glibc trims a thread arena's
  * free memory that lies in its bins, but keeps up to 128 KB of the arena's
  * top resident (M_TOP_PAD), so the codec state is kept out of the top. The
- * reserve is address space of about 3,400 calls, more than the default port
- * range (10000-20000, four ports a call) can hold; the pages its making
- * touched (a block header each) are trimmed at once, so it costs no resident
- * memory. Beyond it, the state of more calls is returned less completely:
- * with the earlier reserve of about 200 calls, 400 G.729 calls kept 220-600
- * KB after their delete, with this one 130-160 KB (bench/RESULTS.md). All
- * of this is about where glibc puts small blocks; with another allocator
+ * reserve is untouched address space (no resident pages) of about 200 calls;
+ * beyond that, the state of more calls is returned less completely. All of
+ * this is about where glibc puts small blocks; with another allocator
  * (ASan's) it is merely a thread that allocates. */
 #define XC_HEAP_STACK (256 * 1024)
-#define XC_HEAP_RESERVE 128       /* blocks of 120 KB, below glibc's mmap threshold */
+#define XC_HEAP_RESERVE 8         /* blocks of 120 KB, below glibc's mmap threshold */
 
 struct xc_heap {
 	pthread_mutex_t lock;
@@ -928,7 +923,6 @@ static void heap_reserve(struct xc_heap *h)
 	h->fence = malloc(16);
 	for (int i = 0; i < XC_HEAP_RESERVE; i++)
 		free(b[i]);
-	malloc_trim(0);   /* the header pages the blocks touched */
 }
 
 static void *heap_main(void *arg)
