@@ -6,34 +6,18 @@ the baseline; statistics count spares as free ports.
 Run: RTPGATE=build/relay/rtpgate PYTHONPATH=tests/lib python3 tests/daemon/test_recycle.py"""
 
 import os
-import re
 import time
 
-from rgtest import (Call, Daemon, Suite, query_totals, rtp_parse, stats_ports, stats_sessions,
-                    wait_until)
+from rgtest import (Call, Daemon, Suite, pid_udp_sockets, query_totals, rtp_parse, stats_ports,
+                    stats_sessions, wait_until)
 
 suite = Suite(case_timeout=40)
 
 
 def range_sockets(d):
     """{port: socket inode} of the sockets the daemon holds in its range."""
-    inodes = set()
-    for fd in os.listdir("/proc/%d/fd" % d.pid):
-        try:
-            m = re.match(r"socket:\[(\d+)\]", os.readlink("/proc/%d/fd/%s" % (d.pid, fd)))
-        except OSError:
-            continue
-        if m:
-            inodes.add(m.group(1))
-    out = {}
-    with open("/proc/net/udp") as fh:
-        next(fh)
-        for line in fh:
-            cols = line.split()
-            port = int(cols[1].rsplit(":", 1)[1], 16)
-            if cols[9] in inodes and d.port_min <= port <= d.port_max:
-                out[port] = cols[9]
-    return out
+    return {port: inode for port, inode in pid_udp_sockets(d.pid, ("/proc/net/udp",)).items()
+            if d.port_min <= port <= d.port_max}
 
 
 def fd_count(pid):

@@ -12,7 +12,7 @@ import re
 import socket
 import time
 
-from rgtest import Call, Daemon, Suite, rtp_parse, run_daemon
+from rgtest import Call, Daemon, Suite, pid_udp_sockets, rtp_parse, run_daemon
 
 suite = Suite()
 
@@ -132,15 +132,7 @@ def ring_files(pid):
 
 def port_inodes(pid, ports):
     """Inodes of the process's UDP sockets bound to these ports."""
-    want = {"%04X" % p for p in ports}
-    inodes = set()
-    for name in ("udp", "udp6"):
-        with open("/proc/%d/net/%s" % (pid, name)) as f:
-            for line in f.readlines()[1:]:
-                fields = line.split()
-                if fields[1].rsplit(":", 1)[1] in want:
-                    inodes.add(int(fields[9]))
-    return inodes
+    return {int(inode) for port, inode in pid_udp_sockets(pid).items() if port in ports}
 
 
 @suite.case

@@ -440,8 +440,8 @@ def udp_ports_bound(ports):
     return found
 
 
-def pid_udp_ports(pid):
-    """UDP ports bound by the sockets process pid holds open."""
+def pid_udp_sockets(pid, files=("/proc/net/udp", "/proc/net/udp6")):
+    """{port: socket inode (str)} of the UDP sockets process pid holds open."""
     inodes = set()
     try:
         for fd in os.listdir("/proc/%d/fd" % pid):
@@ -453,19 +453,24 @@ def pid_udp_ports(pid):
             if m:
                 inodes.add(m.group(1))
     except OSError:
-        return set()
-    ports = set()
-    for f in ("/proc/net/udp", "/proc/net/udp6"):
+        return {}
+    out = {}
+    for f in files:
         try:
             with open(f) as fh:
                 next(fh)
                 for line in fh:
                     cols = line.split()
                     if cols[9] in inodes:
-                        ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+                        out[int(cols[1].rsplit(":", 1)[1], 16)] = cols[9]
         except OSError:
             pass
-    return ports
+    return out
+
+
+def pid_udp_ports(pid):
+    """UDP ports bound by the sockets process pid holds open."""
+    return set(pid_udp_sockets(pid))
 
 
 # ---------------------------------------------------------------- daemon
