@@ -76,11 +76,6 @@ int codec_enc_new(const struct codec_desc *desc,
 	return 0;
 }
 
-bool codec_state_on_heap(const struct codec_desc *desc)
-{
-	return desc && desc->ops && (desc->ops->enc_fini || desc->ops->dec_fini);
-}
-
 int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
 		   void *mem, size_t size, struct codec_enc **out)
 {

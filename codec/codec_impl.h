@@ -10,8 +10,8 @@
  * provides zeroed (its own calloc, or the caller's memory through
  * codec_enc_init()/codec_dec_init()); *_init builds the object at the start
  * of the block, with any library state after it in the same block, and
- * *_fini (may be NULL) releases only what a library allocated by itself
- * (bcg729). The block is freed by codec.c, or by its owner.
+ * *_fini (may be NULL) closes a library's state in it (bcg729). The block
+ * is freed by codec.c, or by its owner.
  */
 #ifndef RG_CODEC_IMPL_H
 #define RG_CODEC_IMPL_H

@@ -10,11 +10,26 @@
  * concealed by bcg729's erasure handling and after a SID continues the
  * comfort noise (ITU-T G.729 Annex B, B.27), so gaps in a silent stream are
  * filled with codec_decode_lost().
+ *
+ * bcg729 takes its channel state from calloc() and hands it back with
+ * free(), in its init and close functions and nowhere else. The build
+ * links a copy of Debian's libbcg729.a in which those two calls are
+ * renamed to codec_g729_calloc() and codec_g729_free() below
+ * (codec/meson.build), and these give out room inside the encoder's or
+ * decoder's own block instead. So a G.729 codec, like G.711 and Opus,
+ * lives wholly in the block its caller places it in: nothing of it is left
+ * in malloc's arenas after the block is freed or unmapped, however many
+ * calls came and went. How much room a channel takes is found by a dry run
+ * of bcg729's init into a buffer on the stack, so it follows whatever
+ * bcg729 version is linked. The one piece of thread state, g729_room, is
+ * set only while bcg729's init or close runs.
  */
 #include "codec_impl.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <bcg729/decoder.h>
 #include <bcg729/encoder.h>
@@ -24,28 +39,101 @@
 #define SID_BYTES 2
 #define LOOKAHEAD 40	/* 5 ms */
 
+#define DRY_RUN_ROOM 16384	/* bcg729 1.1.1 takes 2.4 KB (encoder, Annex B), 1.9 KB (decoder) */
+
 static const int g729_rates[] = { 8000, 0 };
+
+/* Where bcg729's calloc() takes from: [base, end), next the first free byte.
+ * `used` counts what it asked for, also past the end (a dry run's answer). */
+struct g729_room {
+	char *base, *next, *end;
+	size_t used;
+};
+
+/* The room of the channel being made or closed on this thread, set only
+ * for the length of one bcg729 init or close call. */
+static _Thread_local struct g729_room *g729_room;
+
+void *codec_g729_calloc(size_t n, size_t size);
+void codec_g729_free(void *ptr);
+
+void *codec_g729_calloc(size_t n, size_t size)
+{
+	struct g729_room *r = g729_room;
+	size_t len;
+	if (!r || __builtin_mul_overflow(n, size, &len) || len > SIZE_MAX / 2)
+		return calloc(n, size);
+	len = CODEC_ALIGN(len);
+	r->used += len;
+	if (len > (size_t)(r->end - r->next))
+		return calloc(n, size);   /* not for a room sized by a dry run */
+	void *p = r->next;
+	r->next += len;
+	memset(p, 0, len);
+	return p;
+}
+
+void codec_g729_free(void *ptr)
+{
+	struct g729_room *r = g729_room;
+	if (r && (char *)ptr >= r->base && (char *)ptr < r->end)
+		return;   /* goes with the block */
+	free(ptr);
+}
+
+static void room_at(struct g729_room *r, void *base, size_t len)
+{
+	r->base = r->next = base;
+	r->end = r->base + len;
+	r->used = 0;
+}
+
+static size_t enc_room(const struct codec_params *p)
+{
+	_Alignas(16) char buf[DRY_RUN_ROOM];
+	struct g729_room r;
+	room_at(&r, buf, sizeof(buf));
+	g729_room = &r;
+	closeBcg729EncoderChannel(initBcg729EncoderChannel(p->annexb ? 1 : 0));
+	g729_room = NULL;
+	return r.used;
+}
+
+static size_t dec_room(void)
+{
+	_Alignas(16) char buf[DRY_RUN_ROOM];
+	struct g729_room r;
+	room_at(&r, buf, sizeof(buf));
+	g729_room = &r;
+	closeBcg729DecoderChannel(initBcg729DecoderChannel());
+	g729_room = NULL;
+	return r.used;
+}
 
 struct g729_enc {
 	struct codec_enc base;
 	bcg729EncoderChannelContextStruct *ctx;
+	struct g729_room room;   /* right after this struct, in the block */
 };
 
 struct g729_dec {
 	struct codec_dec base;
 	bcg729DecoderChannelContextStruct *ctx;
+	struct g729_room room;
 };
 
 static size_t g729_enc_size(const struct codec_params *p)
 {
-	return sizeof(struct g729_enc);
+	return CODEC_ALIGN(sizeof(struct g729_enc)) + enc_room(p);
 }
 
-/* bcg729 allocates its channel state itself (about 1.7 KB) */
 static int g729_enc_init(struct codec_enc *base, const struct codec_params *p)
 {
 	struct g729_enc *e = (struct g729_enc *)base;
+	room_at(&e->room, (char *)e + CODEC_ALIGN(sizeof(*e)), enc_room(p));
+	g729_room = &e->room;
 	e->ctx = initBcg729EncoderChannel(p->annexb ? 1 : 0);
+	g729_room = NULL;
 	if (!e->ctx)
 		return -ENOMEM;
 	e->base.delay = LOOKAHEAD;
@@ -55,8 +143,10 @@ static int g729_enc_init(struct codec_enc *base, const struct codec_params *p)
 static void g729_enc_fini(struct codec_enc *base)
 {
 	struct g729_enc *e = (struct g729_enc *)base;
+	g729_room = &e->room;
 	if (e->ctx)
 		closeBcg729EncoderChannel(e->ctx);
+	g729_room = NULL;
 	e->ctx = NULL;
 }
 
@@ -104,21 +194,26 @@ static int frames_in(size_t len)
 
 static size_t g729_dec_size(const struct codec_params *p)
 {
-	return sizeof(struct g729_dec);
+	return CODEC_ALIGN(sizeof(struct g729_dec)) + dec_room();
 }
 
 static int g729_dec_init(struct codec_dec *base, const struct codec_params *p)
 {
 	struct g729_dec *d = (struct g729_dec *)base;
+	room_at(&d->room, (char *)d + CODEC_ALIGN(sizeof(*d)), dec_room());
+	g729_room = &d->room;
 	d->ctx = initBcg729DecoderChannel();
+	g729_room = NULL;
 	return d->ctx ? 0 : -ENOMEM;
 }
 
 static void g729_dec_fini(struct codec_dec *base)
 {
 	struct g729_dec *d = (struct g729_dec *)base;
+	g729_room = &d->room;
 	if (d->ctx)
 		closeBcg729DecoderChannel(d->ctx);
+	g729_room = NULL;
 	d->ctx = NULL;
 }
 
@@ -153,15 +248,16 @@ static int g729_decode_lost(struct codec_dec *base, const uint8_t *next,
 	return samples;
 }
 
+/* A fresh channel in the same room: bcg729 has no reset of its own. */
 static int g729_dec_reset(struct codec_dec *base)
 {
 	struct g729_dec *d = (struct g729_dec *)base;
-	bcg729DecoderChannelContextStruct *fresh = initBcg729DecoderChannel();
-	if (!fresh)
-		return -ENOMEM;
+	g729_room = &d->room;
 	closeBcg729DecoderChannel(d->ctx);
-	d->ctx = fresh;
-	return 0;
+	d->room.next = d->room.base;
+	d->ctx = initBcg729DecoderChannel();
+	g729_room = NULL;
+	return d->ctx ? 0 : -ENOMEM;
 }
 
 static int g729_duration(const uint8_t *payload, size_t len)

@@ -25,7 +25,6 @@
 #include "ops.h"
 #include "ports.h"
 #include "replycache.h"
-#include "transcode.h"
 #include "uring.h"
 #include "worker.h"
 
@@ -100,12 +99,10 @@ static void on_timer(uv_timer_t *t)
 	call_tick(d, now);
 	replycache_expire(d->replies, now);
 	/* hand memory of ended calls back to the system once many have gone,
-	 * so the resident size follows the load down; G.729 state freed after
-	 * the last call ended is trimmed too */
-	bool freed = xcoder_collect() > 0;
+	 * so the resident size follows the load down */
 	if (d->ncalls > d->trimmed_at)
 		d->trimmed_at = d->ncalls;
-	else if (d->trimmed_at - d->ncalls >= 64 || ((d->trimmed_at || freed) && !d->ncalls)) {
+	else if (d->trimmed_at - d->ncalls >= 64 || (d->trimmed_at && !d->ncalls)) {
 		malloc_trim(0);
 		d->trimmed_at = d->ncalls;
 	}
@@ -279,7 +276,6 @@ int main(int argc, char **argv)
 	for (int i = 0; i < d.nworkers; i++)
 		worker_stop(&d.workers[i]);
 	kfwd_close(d.kf);
-	xcoder_collect();
 	uv_loop_close(d.loop);
 	replycache_free(d.replies);
 	for (int i = 0; i < d.nifaces; i++)

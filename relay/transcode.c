@@ -37,21 +37,17 @@
  * added to the outputs, describing what we sent to the other leg and (when
  * paired) what the sibling direction received from it.
  * Everything is allocated in xcoder_new(); xcoder_rtp_in() neither
- * allocates nor locks (G.729's codec_dec_reset() on an SSRC change is the
- * codec library's one documented exception). A transcoder is one mapping
- * of its own (mmap): the struct, accumulator and hold store, then the
- * decoder and encoder built in place (codec_dec_init, codec_enc_init; only
- * bcg729 keeps its ~2 KB channel state in its own malloc). xcoder_free()
- * unmaps it, so an ended call returns exactly the pages its transcoders
- * used, rather than leaving them in malloc's arenas where a few live or
- * cached small blocks would keep them resident. bcg729's state is made and
- * freed on a thread of its own for the same reason ("the codec heap" below).
+ * allocates nor locks. A transcoder is one mapping of its own (mmap): the
+ * struct, accumulator and hold store, then the decoder and encoder built in
+ * place (codec_dec_init, codec_enc_init), library state included: libopus's
+ * and bcg729's (codec/g729.c places the latter). xcoder_free() unmaps it,
+ * so an ended call returns exactly the pages its transcoders used, rather
+ * than leaving them in malloc's arenas where a few live or cached small
+ * blocks would keep them resident.
  */
 #include "transcode.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,8 +60,8 @@
 #include "rtcp.h"
 #include "rtp.h"
 
-/* LeakSanitizer does not scan mappings it did not make: the heap blocks a
- * transcoder points to (its pair link, bcg729's state) would look leaked
+/* LeakSanitizer does not scan mappings it did not make: the heap block a
+ * transcoder points to (its pair link) would look leaked
  * while it lives. Sanitizer builds register the mapping as a root. */
 #if defined(__SANITIZE_ADDRESS__)
 #define XC_LSAN 1
@@ -186,8 +182,6 @@ struct xcoder {
 	int in_max, acc_max;       /* samples at rate */
 	int16_t *acc;              /* PCM waiting to be encoded, and decode room */
 	size_t map_len;            /* the mapping this struct starts */
-	bool heap;                 /* a codec keeps library state in malloc */
-	struct xcoder *retired_next;
 	int16_t mem[];             /* acc, then hold, then the decoder and encoder */
 };
 
@@ -868,164 +862,6 @@ static uint32_t random32(void)
 	return v;
 }
 
-/* ---- the codec heap: where bcg729 allocates ----
- *
- * bcg729 mallocs its channel state (about 4.4 KB per G.729 call in five
- * blocks). Made on the control thread, those blocks sat in the main heap
- * between the control path's own small blocks, and once the calls ended the
- * pages stayed resident: glibc's per-thread caches (tcache, up to 7 blocks
- * of each size per thread, flushed only when the thread exits) keep small
- * blocks of the control and worker threads on most of those pages, and
- * malloc_trim() cannot give back a page with a block on it.
- *
- * So every G.729 encoder and decoder is made and freed on one thread of
- * its own, the heap thread, which glibc serves from an arena of its own
- * that holds nothing else. The control thread hands it the work and waits
- * (it is idle otherwise). When no transcoder with such state is left,
- * xcoder_collect() ends the thread, whose exit hands its tcache back, so the
- * arena is all free; the next G.729 call starts it again (glibc gives it the
- * same arena back). Once, at its first start, the thread reserves room in
- * its arena below a small block that stays: glibc trims a thread arena's
- * free memory that lies in its bins, but keeps up to 128 KB of the arena's
- * top resident (M_TOP_PAD), so the codec state is kept out of the top. The
- * reserve is untouched address space (no resident pages) of about 200 calls;
- * beyond that, the state of more calls is returned less completely. All of
- * this is about where glibc puts small blocks; with another allocator
- * (ASan's) it is merely a thread that allocates. */
-#define XC_HEAP_STACK (256 * 1024)
-#define XC_HEAP_RESERVE 8         /* blocks of 120 KB, below glibc's mmap threshold */
-
-struct xc_heap {
-	pthread_mutex_t lock;
-	pthread_cond_t go, done;
-	void *(*job)(void *);      /* the work the thread is asked to do, NULL done */
-	void *arg;
-	bool stop;
-	bool running;              /* [ctl] the rest: control thread only */
-	bool warm;                 /* a thread has run its whole life once */
-	pthread_t thread;
-	void *stack;
-	void *fence;               /* the block above the reserve, kept for good */
-	size_t live;               /* transcoders with heap state, not yet collected */
-};
-
-static struct xc_heap xc_heap = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.go = PTHREAD_COND_INITIALIZER,
-	.done = PTHREAD_COND_INITIALIZER,
-};
-
-static void heap_reserve(struct xc_heap *h)
-{
-	void *b[XC_HEAP_RESERVE];
-	for (int i = 0; i < XC_HEAP_RESERVE; i++)
-		b[i] = malloc(120 * 1024);
-	h->fence = malloc(16);
-	for (int i = 0; i < XC_HEAP_RESERVE; i++)
-		free(b[i]);
-}
-
-static void *heap_main(void *arg)
-{
-	struct xc_heap *h = arg;
-	if (!h->fence)
-		heap_reserve(h);
-	pthread_mutex_lock(&h->lock);
-	for (;;) {
-		while (!h->job && !h->stop)
-			pthread_cond_wait(&h->go, &h->lock);
-		if (!h->job)
-			break;
-		h->job(h->arg);
-		h->job = NULL;
-		pthread_cond_signal(&h->done);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return NULL;   /* the exit hands the thread's tcache back to the arena */
-}
-
-/* The stack is ours rather than from glibc's cache of stacks, so none of
- * it stays resident after the thread ends. Signals stay with the others. */
-static int heap_start(struct xc_heap *h)
-{
-	h->stack = mmap(NULL, XC_HEAP_STACK, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (h->stack == MAP_FAILED)
-		return -ENOMEM;
-	pthread_attr_t attr;
-	int r = pthread_attr_init(&attr);
-	if (r == 0) {
-		r = pthread_attr_setstack(&attr, h->stack, XC_HEAP_STACK);
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		if (r == 0)
-			r = pthread_create(&h->thread, &attr, heap_main, h);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		pthread_attr_destroy(&attr);
-	}
-	if (r != 0) {
-		munmap(h->stack, XC_HEAP_STACK);
-		return -r;
-	}
-	h->running = true;
-	return 0;
-}
-
-static void heap_stop(struct xc_heap *h)
-{
-	pthread_mutex_lock(&h->lock);
-	h->stop = true;
-	pthread_cond_signal(&h->go);
-	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->thread, NULL);
-	munmap(h->stack, XC_HEAP_STACK);
-	h->stop = false;
-	h->running = false;
-}
-
-/* Runs job(arg) on the heap thread and waits for it; without a thread (it
- * cannot be started) here, which is merely less tidy. */
-static void heap_run(struct xc_heap *h, void *(*job)(void *), void *arg)
-{
-	if (!h->warm && heap_start(h) == 0) {
-		/* the code a thread runs when it ends is then paged in with the
-		 * first call, not counted against the calls that end it */
-		heap_stop(h);
-		h->warm = true;
-	}
-	if (!h->running && heap_start(h) < 0) {
-		job(arg);
-		return;
-	}
-	pthread_mutex_lock(&h->lock);
-	h->job = job;
-	h->arg = arg;
-	pthread_cond_signal(&h->go);
-	while (h->job)
-		pthread_cond_wait(&h->done, &h->lock);
-	pthread_mutex_unlock(&h->lock);
-}
-
-struct codecs_job {
-	struct xcoder *x;
-	char *dec_mem, *enc_mem;
-	size_t dec_size, enc_size;
-	int r;
-};
-
-static void *codecs_init(void *arg)
-{
-	struct codecs_job *j = arg;
-	struct xcoder *x = j->x;
-	j->r = codec_dec_init(x->in.desc, &x->in.params, j->dec_mem, j->dec_size, &x->dec);
-	if (j->r == 0)
-		j->r = codec_enc_init(x->out.desc, &x->out.params, j->enc_mem, j->enc_size, &x->enc);
-	return NULL;
-}
-
-static void retire(struct xcoder *x);
-
 int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
 {
 	if (!cfg || !side_ok(&cfg->in) || !side_ok(&cfg->out) ||
@@ -1070,16 +906,10 @@ int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
 	int r = -EINVAL;
 	if (x->out_frame <= 0 || x->out_frame > x->in_max)
 		goto fail;
-	struct codecs_job job = { x, (char *)x + head, (char *)x + head + dec_size, dec_size,
-				  enc_size, 0 };
-	x->heap = codec_state_on_heap(x->in.desc) || codec_state_on_heap(x->out.desc);
-	if (x->heap) {
-		xc_heap.live++;
-		heap_run(&xc_heap, codecs_init, &job);
-	} else {
-		codecs_init(&job);
-	}
-	if ((r = job.r) < 0)
+	if ((r = codec_dec_init(x->in.desc, &x->in.params, (char *)x + head, dec_size,
+				&x->dec)) < 0 ||
+	    (r = codec_enc_init(x->out.desc, &x->out.params, (char *)x + head + dec_size,
+				enc_size, &x->enc)) < 0)
 		goto fail;
 	if (x->in.te_pt >= 0 && x->out.te_pt < 0 &&
 	    (r = codec_dtmf_gen_new(x->rate, &x->gen)) < 0)
@@ -1094,10 +924,6 @@ int xcoder_new(const struct xcoder_cfg *cfg, struct xcoder **out)
 	*out = x;
 	return 0;
 fail:
-	if (x->heap) {
-		retire(x);   /* freed where it was made */
-		return r;
-	}
 	codec_dec_free(x->dec);
 	codec_enc_free(x->enc);
 	codec_dtmf_gen_free(x->gen);
@@ -1133,55 +959,11 @@ static void destroy(struct xcoder *x)
 	munmap(x, x->map_len);
 }
 
-/* Transcoders retired by xcoder_free() for xcoder_collect(): a list that
- * any thread pushes to and the control thread takes whole. Global, as the
- * heap thread is, because a transcoder is freed deep in session teardown,
- * on either thread, with no context at hand. */
-static _Atomic(struct xcoder *) xc_retired;
-
-static void retire(struct xcoder *x)
-{
-	struct xcoder *head = atomic_load_explicit(&xc_retired, memory_order_relaxed);
-	do
-		x->retired_next = head;
-	while (!atomic_compare_exchange_weak_explicit(&xc_retired, &head, x, memory_order_release,
-						      memory_order_relaxed));
-}
-
 void xcoder_free(struct xcoder *x)
 {
 	if (!x)
 		return;
 	if (x->link && atomic_fetch_sub(&x->link->refs, 1) == 1)
 		free(x->link);
-	if (x->heap)
-		retire(x);
-	else
-		destroy(x);
-}
-
-static void *destroy_list(void *arg)
-{
-	struct xcoder *next;
-	for (struct xcoder *x = arg; x; x = next) {
-		next = x->retired_next;
-		destroy(x);
-	}
-	return NULL;
-}
-
-size_t xcoder_collect(void)
-{
-	struct xcoder *list = NULL;
-	if (atomic_load_explicit(&xc_retired, memory_order_relaxed))
-		list = atomic_exchange_explicit(&xc_retired, NULL, memory_order_acquire);
-	size_t n = 0;
-	for (struct xcoder *x = list; x; x = x->retired_next)
-		n++;
-	if (list)
-		heap_run(&xc_heap, destroy_list, list);
-	xc_heap.live -= n;
-	if (!xc_heap.live && xc_heap.running)
-		heap_stop(&xc_heap);
-	return n;
+	destroy(x);
 }

@@ -2,8 +2,7 @@
  * from one leg's party is decoded and re-encoded for the other leg, with
  * rtpgate's own SSRC, sequence numbers and timestamps.
  *
- * Created on the control thread (it allocates; G.729 state is made on a
- * helper thread while it waits, see xcoder_collect()), installed on the
+ * Created on the control thread (it allocates), installed on the
  * session's worker with worker_post_stages(), and from then on used only on
  * that worker. xcoder_rtp_in() runs on the packet path: it must not
  * allocate or lock.
@@ -89,16 +88,7 @@ struct xcoder_stats {
 };
 void xcoder_get_stats(const struct xcoder *x, struct xcoder_stats *st);
 
-/* Any thread. A transcoder whose codec keeps library state in malloc
- * (G.729) is only retired here, and freed by the next xcoder_collect(). */
+/* Any thread: unmaps the transcoder, codec state and all. */
 void xcoder_free(struct xcoder *x);
-
-/* Control thread, now and then (the daemon's timer, and once at exit):
- * frees the retired transcoders. G.729 state is made and freed on a thread
- * of its own, so that glibc keeps it in an arena apart from the daemon's
- * other small blocks and malloc_trim() can give its pages back once the
- * calls end (transcode.c says how); when none is left, this also ends that
- * thread. Returns how many it freed; with nothing retired it only checks. */
-size_t xcoder_collect(void);
 
 #endif

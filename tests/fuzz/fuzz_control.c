@@ -24,7 +24,6 @@
 #include "log.h"
 #include "ng.h"
 #include "ports.h"
-#include "transcode.h"
 #include "worker.h"
 
 /* main.c defines this for the daemon; librelay's users bring their own */
@@ -91,8 +90,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	while (d.calls_head)
 		call_end(&d, d.calls_head, END_DELETE);
-	/* what the daemon's timer does: free the G.729 transcoders the ended
-	 * calls retired (transcode.h), so they do not pile up across inputs */
-	xcoder_collect();
 	return 0;
 }

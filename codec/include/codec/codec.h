@@ -162,19 +162,14 @@ int codec_enc_new(const struct codec_desc *desc,
 /* The same encoder built in the caller's memory instead of its own block,
  * so that a caller can keep all of a transcoder in one mapping it returns
  * whole: codec_enc_size() bytes (0: bad desc or params), 16-byte aligned.
- * The memory stays the caller's; codec_enc_free() then releases only what
- * a codec library allocated by itself (bcg729 keeps its ~2 KB state in its
- * own malloc; G.711 and Opus use nothing but this memory). */
+ * The memory stays the caller's and holds all of the encoder, the codec
+ * library's state included (bcg729's too, see codec/g729.c); nothing is
+ * left elsewhere once it is freed. */
 size_t codec_enc_size(const struct codec_desc *desc,
 		      const struct codec_params *p);
 int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
 		   void *mem, size_t size, struct codec_enc **out);
 void codec_enc_free(struct codec_enc *enc);
-/* True if this codec's encoders and decoders keep state that its library
- * allocated by itself with malloc (G.729); their *_init() and *_free() then
- * call malloc and free on the calling thread. False for G.711 and Opus,
- * whose state is all in the block. */
-bool codec_state_on_heap(const struct codec_desc *desc);
 /* Encodes `samples` PCM samples (interleaved if stereo) into one RTP
  * payload. samples must be a whole packet: G.711 any count; G.729 a
  * multiple of 80 (10 ms); Opus 2.5, 5, 10, 20, 40 or 60 ms, or any multiple
@@ -211,8 +206,8 @@ int codec_decode_lost(struct codec_dec *dec, const uint8_t *next,
 		      size_t next_len, int16_t *pcm, int samples);
 /* Forgets the decoder's history (call when the sender's SSRC changes), so
  * the new source is not concealed or filtered with the old one's state.
- * Does not allocate, except G.729, which bcg729 can only reset by making a
- * new context; on -ENOMEM the old state is kept. */
+ * Does not allocate (G.729 makes a fresh bcg729 channel in the same
+ * room of the block). */
 int codec_dec_reset(struct codec_dec *dec);
 /* Algorithmic delay added by the decoder, in samples at pcm_rate. */
 int codec_dec_delay(const struct codec_dec *dec);
