@@ -56,7 +56,8 @@ static int profile_is_codec(const char *dso, const char *sym)
 			return 1;
 	/* rtpgate links its codec/ library statically: its modules' public
 	 * functions (codec_, g711_, pcmu_, pcma_, g729_, opus_, plc_) count,
-	 * as do the statically linked codecs' own prefixes; the transcoder
+	 * as do the statically linked codecs' own prefixes (bcg729's symbols
+	 * all carry "bcg729", codec/own_bcg729.py); the transcoder
 	 * glue (relay/transcode.c) is the relay's work, not a codec's */
 	static const char *const prefixes[] = {
 		"codec_", "g711_", "pcmu_", "pcma_", "g729_", "opus_", "plc_", "spandsp_",
