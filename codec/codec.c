@@ -87,7 +87,7 @@ int codec_enc_init(const struct codec_desc *desc, const struct codec_params *p,
 		return -EINVAL;
 	memset(mem, 0, size);
 	struct codec_enc *e = mem;
-	rc = desc->ops->enc_init(e, p);
+	rc = desc->ops->enc_init(e, p, size);
 	if (rc < 0) {
 		if (desc->ops->enc_fini)
 			desc->ops->enc_fini(e);
@@ -171,7 +171,7 @@ int codec_dec_init(const struct codec_desc *desc, const struct codec_params *p,
 		return -EINVAL;
 	memset(mem, 0, size);
 	struct codec_dec *d = mem;
-	rc = desc->ops->dec_init(d, p);
+	rc = desc->ops->dec_init(d, p, size);
 	if (rc < 0) {
 		if (desc->ops->dec_fini)
 			desc->ops->dec_fini(d);

@@ -42,12 +42,13 @@ struct codec_ops {
 	const int *pcm_rates;
 	int max_channels;
 	size_t (*enc_size)(const struct codec_params *);
-	int (*enc_init)(struct codec_enc *, const struct codec_params *);
+	/* the block's size (at least *_size()) is the third argument */
+	int (*enc_init)(struct codec_enc *, const struct codec_params *, size_t);
 	void (*enc_fini)(struct codec_enc *);
 	int (*encode)(struct codec_enc *, const int16_t *, int, uint8_t *,
 		      size_t);
 	size_t (*dec_size)(const struct codec_params *);
-	int (*dec_init)(struct codec_dec *, const struct codec_params *);
+	int (*dec_init)(struct codec_dec *, const struct codec_params *, size_t);
 	void (*dec_fini)(struct codec_dec *);
 	int (*decode)(struct codec_dec *, const uint8_t *, size_t, int16_t *,
 		      int);

@@ -137,7 +137,7 @@ static size_t g711_enc_size(const struct codec_params *p)
 	return sizeof(struct codec_enc);
 }
 
-static int g711_enc_init(struct codec_enc *e, const struct codec_params *p)
+static int g711_enc_init(struct codec_enc *e, const struct codec_params *p, size_t size)
 {
 	return 0;
 }
@@ -167,7 +167,7 @@ static size_t g711_dec_size(const struct codec_params *p)
 	return sizeof(struct g711_dec);
 }
 
-static int g711_dec_init(struct codec_dec *base, const struct codec_params *p)
+static int g711_dec_init(struct codec_dec *base, const struct codec_params *p, size_t size)
 {
 	struct g711_dec *d = (struct g711_dec *)base;
 	plc_init(&d->plc);

@@ -88,24 +88,18 @@ static void room_at(struct g729_room *r, void *base, size_t len)
 	r->used = 0;
 }
 
-static size_t enc_room(const struct codec_params *p)
+/* The bytes bcg729 asks for to make one channel: an encoder (annexb 0 or
+ * 1) or, with annexb < 0, a decoder. */
+static size_t channel_room(int annexb)
 {
 	_Alignas(16) char buf[DRY_RUN_ROOM];
 	struct g729_room r;
 	room_at(&r, buf, sizeof(buf));
 	g729_room = &r;
-	closeBcg729EncoderChannel(initBcg729EncoderChannel(p->annexb ? 1 : 0));
-	g729_room = NULL;
-	return r.used;
-}
-
-static size_t dec_room(void)
-{
-	_Alignas(16) char buf[DRY_RUN_ROOM];
-	struct g729_room r;
-	room_at(&r, buf, sizeof(buf));
-	g729_room = &r;
-	closeBcg729DecoderChannel(initBcg729DecoderChannel());
+	if (annexb < 0)
+		closeBcg729DecoderChannel(initBcg729DecoderChannel());
+	else
+		closeBcg729EncoderChannel(initBcg729EncoderChannel(annexb));
 	g729_room = NULL;
 	return r.used;
 }
@@ -124,13 +118,14 @@ struct g729_dec {
 
 static size_t g729_enc_size(const struct codec_params *p)
 {
-	return CODEC_ALIGN(sizeof(struct g729_enc)) + enc_room(p);
+	return CODEC_ALIGN(sizeof(struct g729_enc)) + channel_room(p->annexb ? 1 : 0);
 }
 
-static int g729_enc_init(struct codec_enc *base, const struct codec_params *p)
+/* The room is the rest of the block. */
+static int g729_enc_init(struct codec_enc *base, const struct codec_params *p, size_t size)
 {
 	struct g729_enc *e = (struct g729_enc *)base;
-	room_at(&e->room, (char *)e + CODEC_ALIGN(sizeof(*e)), enc_room(p));
+	room_at(&e->room, (char *)e + CODEC_ALIGN(sizeof(*e)), size - CODEC_ALIGN(sizeof(*e)));
 	g729_room = &e->room;
 	e->ctx = initBcg729EncoderChannel(p->annexb ? 1 : 0);
 	g729_room = NULL;
@@ -194,13 +189,13 @@ static int frames_in(size_t len)
 
 static size_t g729_dec_size(const struct codec_params *p)
 {
-	return CODEC_ALIGN(sizeof(struct g729_dec)) + dec_room();
+	return CODEC_ALIGN(sizeof(struct g729_dec)) + channel_room(-1);
 }
 
-static int g729_dec_init(struct codec_dec *base, const struct codec_params *p)
+static int g729_dec_init(struct codec_dec *base, const struct codec_params *p, size_t size)
 {
 	struct g729_dec *d = (struct g729_dec *)base;
-	room_at(&d->room, (char *)d + CODEC_ALIGN(sizeof(*d)), dec_room());
+	room_at(&d->room, (char *)d + CODEC_ALIGN(sizeof(*d)), size - CODEC_ALIGN(sizeof(*d)));
 	g729_room = &d->room;
 	d->ctx = initBcg729DecoderChannel();
 	g729_room = NULL;

@@ -86,7 +86,7 @@ static size_t opus_enc_size(const struct codec_params *p)
 	return enc_off_rp(p) + (size_t)opus_repacketizer_get_size();
 }
 
-static int opus_enc_init(struct codec_enc *base, const struct codec_params *p)
+static int opus_enc_init(struct codec_enc *base, const struct codec_params *p, size_t size)
 {
 	struct opus_enc *e = (struct opus_enc *)base;
 	e->oe = (OpusEncoder *)((char *)e + enc_off_oe());
@@ -179,7 +179,7 @@ static size_t opus_dec_size(const struct codec_params *p)
 	return dec_off_od() + (size_t)opus_decoder_get_size(p->channels);
 }
 
-static int opus_dec_init(struct codec_dec *base, const struct codec_params *p)
+static int opus_dec_init(struct codec_dec *base, const struct codec_params *p, size_t size)
 {
 	struct opus_dec *d = (struct opus_dec *)base;
 	d->od = (OpusDecoder *)((char *)d + dec_off_od());
