@@ -187,6 +187,7 @@ void calls_reap(struct rg_daemon *d)
 {
 	uint64_t now = 0;
 	for (int i = 0; i < d->nworkers; i++) {
+		worker_free_spent(&d->workers[i]);
 		struct msession *next;
 		for (struct msession *ms = worker_take_done(&d->workers[i]); ms; ms = next) {
 			next = ms->ret_next;

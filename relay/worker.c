@@ -1,12 +1,12 @@
 /* worker.c - media worker threads and their mailbox messages; see worker.h.
  *
- * Messages are allocated by the poster (control path) and freed here after
- * they ran; the packet path itself (stream.c) never allocates. The control
- * thread posts lazily and wakes each worker once per loop pass
- * (worker_wake), so a batch of requests costs a worker one wakeup, and the
- * io_uring work of a drain (receives armed, receives cancelled) is one
- * submission. A deleted session's sockets are not closed here: they go
- * back to the control thread's port pool (session_done).
+ * Messages are allocated by the poster (control path) and, once they ran,
+ * handed back to it to be freed (spent); the packet path itself (stream.c)
+ * never allocates. The control thread posts lazily and wakes each worker
+ * once per loop pass (worker_wake), so a batch of requests costs a worker
+ * one wakeup, and the io_uring work of a drain (receives armed, receives
+ * cancelled) is one submission. A deleted session's sockets are not closed
+ * here: they go back to the control thread's port pool (session_done).
  */
 #include "worker.h"
 
@@ -38,12 +38,35 @@ struct msg_update {
 	struct leg_media_addr a[];
 };
 
+/* A message that ran goes back to the control thread (worker_free_spent).
+ * A push onto a list only this worker pushes to, like session_done's. */
+static void spent(struct worker *w, struct mbox_msg *m)
+{
+	struct cds_wfcq_node *head = atomic_load_explicit(&w->spent, memory_order_relaxed);
+	do
+		m->node.next = head;
+	while (!atomic_compare_exchange_weak_explicit(&w->spent, &head, &m->node,
+						      memory_order_release, memory_order_relaxed));
+}
+
+void worker_free_spent(struct worker *w)
+{
+	if (!atomic_load_explicit(&w->spent, memory_order_relaxed))
+		return;
+	struct cds_wfcq_node *n = atomic_exchange_explicit(&w->spent, NULL, memory_order_acquire);
+	while (n) {
+		struct cds_wfcq_node *next = n->next;
+		free(caa_container_of(n, struct mbox_msg, node));
+		n = next;
+	}
+}
+
 static void on_add(struct mbox_msg *mm, void *owner)
 {
 	struct worker *w = owner;
 	struct msg_sess *msg = (struct msg_sess *)mm;
 	struct msession *ms = msg->ms;
-	free(msg);
+	spent(w, mm);
 	ms->w = w;
 	for (int i = 0; i < ms->nmedia * 4; i++) {
 		struct mstream *s = &ms->st[i];
@@ -90,7 +113,7 @@ static void on_update(struct mbox_msg *mm, void *owner)
 		kfwd_stream_sync(owner, rtp, false);
 	}
 	msession_unref(ms);
-	free(u);
+	spent(owner, mm);
 }
 
 struct msg_stages {
@@ -107,7 +130,7 @@ static void on_stages(struct mbox_msg *mm, void *owner)
 	mmedia_replace(msession_media(u->ms, u->leg, u->media), &u->st, u->which);
 	kfwd_stream_sync(owner, msession_stream(u->ms, u->leg, u->media, COMP_RTP), false);
 	msession_unref(u->ms);
-	free(u);
+	spent(owner, mm);
 }
 
 int worker_post_stages(struct worker *w, struct msession *ms, int leg, int media,
@@ -166,7 +189,7 @@ static void on_del(struct mbox_msg *mm, void *owner)
 	struct worker *w = owner;
 	struct msg_sess *msg = (struct msg_sess *)mm;
 	struct msession *ms = msg->ms;
-	free(msg);
+	spent(w, mm);
 	kfwd_session_off(w, ms);   /* before its ports can be given to another call */
 	ms->closing = 1;   /* held until every handle is asked to close */
 	for (int i = 0; i < ms->nmedia * 4; i++) {
@@ -292,6 +315,7 @@ void worker_stop(struct worker *w)
 	m->fn = on_stop;
 	mailbox_post(&w->mbox, m);
 	uv_thread_join(&w->thread);
+	worker_free_spent(w);
 	/* what it finished last: nobody reuses these sockets any more */
 	struct msession *next;
 	for (struct msession *ms = worker_take_done(w); ms; ms = next) {

@@ -70,6 +70,10 @@ struct worker {
 	/* sessions the worker is done with (linked by ret_next): pushed by the
 	 * worker, taken by the control thread (worker_take_done) */
 	_Atomic(struct msession *) done;
+	/* messages that ran (linked through their queue node): pushed by the
+	 * worker, freed by the control thread, which made them
+	 * (worker_free_spent) */
+	_Atomic(struct cds_wfcq_node *) spent;
 };
 
 /* Room kept after a received packet so SRTP protection can grow it in place. */
@@ -114,6 +118,11 @@ int worker_post_del(struct worker *w, struct msession *ms);
  * through ret_next, or NULL). The caller owns one reference to each and
  * their sockets (bound, no longer watched). */
 struct msession *worker_take_done(struct worker *w);
+/* Control thread, never waits: frees the messages the worker has run. A
+ * message is freed on the thread that made it: freed on the worker, it
+ * would stay in the worker's malloc cache (glibc's tcache) and keep a page
+ * of the control thread's heap resident after the calls are gone. */
+void worker_free_spent(struct worker *w);
 /* Control thread: the worker_post_* calls only queue; this wakes the worker
  * if anything was queued since the last wake. The control loop calls it
  * once per pass, before it sleeps. */
