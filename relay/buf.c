@@ -40,6 +40,21 @@ static bool grow(struct rg_buf *b, size_t extra)
 	return true;
 }
 
+void buf_truncate(struct rg_buf *b, size_t n)
+{
+	if (n > b->len)
+		return;
+	b->len = n;
+	b->oom = false;
+	if (b->data)
+		b->data[n] = '\0';
+}
+
+bool buf_reserve(struct rg_buf *b, size_t n)
+{
+	return grow(b, n);
+}
+
 void buf_append(struct rg_buf *b, const void *p, size_t n)
 {
 	if (!grow(b, n))

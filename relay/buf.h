@@ -22,6 +22,11 @@ struct rg_buf {
 void buf_init(struct rg_buf *b);
 void buf_free(struct rg_buf *b);
 void buf_reset(struct rg_buf *b);           /* len = 0, keeps memory */
+/* len = n (n <= len): drops what was appended after n, and an out-of-memory
+ * mark with it; keeps memory. */
+void buf_truncate(struct rg_buf *b, size_t n);
+/* Room for n more bytes without a further allocation; false if out of memory. */
+bool buf_reserve(struct rg_buf *b, size_t n);
 void buf_append(struct rg_buf *b, const void *p, size_t n);
 void buf_puts(struct rg_buf *b, const char *s);
 void buf_putc(struct rg_buf *b, char c);

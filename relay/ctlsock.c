@@ -35,13 +35,14 @@
 #include "log.h"
 #include "replycache.h"
 
-#define UDP_KEEP 65536          /* a reply buffer bigger than this is not kept */
+#define UDP_KEEP 65536          /* a batch's reply buffer bigger than this is not kept */
+#define UDP_OUT_INIT 16384      /* and its size from the start */
 #define UDP_BATCH_MAX 32        /* the largest udp_batch a table may ask for */
 #define CONN_IDLE_MS 10000
 
 struct udp_reply {
 	union rg_addr to;
-	struct rg_buf out;
+	size_t off, len;             /* the reply's bytes in the socket's out */
 };
 
 struct conn;
@@ -60,16 +61,18 @@ struct ctlsock {
 	char path[256];
 	char *buf;                   /* udp_batch slots of udp_max bytes */
 	size_t buflen;
-	struct rg_buf scratch;       /* the UDP reply being built */
+	/* The batch's replies, end to end: one block kept between batches.
+	 * A kept buffer per reply would be twenty blocks that the first busy
+	 * batches place between calls' blocks, where each keeps a page
+	 * resident after the calls are gone. */
+	struct rg_buf out;
 	int nq;
 	struct udp_reply q[UDP_BATCH_MAX];   /* replies waiting for the end of the batch */
 };
 
 static void sock_free(struct ctlsock *s)
 {
-	for (int i = 0; i < s->p->udp_batch; i++)
-		buf_free(&s->q[i].out);
-	buf_free(&s->scratch);
+	buf_free(&s->out);
 	free(s->buf);
 	free(s);
 }
@@ -108,8 +111,8 @@ static void udp_flush(struct ctlsock *s)
 		sent = s->nq;   /* the socket is gone: nothing to send through */
 	for (int i = 0; i < s->nq; i++) {
 		struct udp_reply *r = &s->q[i];
-		iov[i].iov_base = r->out.data;
-		iov[i].iov_len = r->out.len;
+		iov[i].iov_base = s->out.data + r->off;
+		iov[i].iov_len = r->len;
 		memset(&m[i], 0, sizeof(m[i]));
 		m[i].msg_hdr.msg_name = &r->to.sa;
 		m[i].msg_hdr.msg_namelen = addr_len(&r->to);
@@ -127,28 +130,28 @@ static void udp_flush(struct ctlsock *s)
 		}
 		sent += n;
 	}
-	/* the slots keep their memory for the next batch: no malloc per reply */
-	for (int i = 0; i < s->nq; i++) {
-		if (s->q[i].out.cap > UDP_KEEP)
-			buf_free(&s->q[i].out);
-		else
-			buf_reset(&s->q[i].out);
-	}
+	/* the buffer is kept for the next batch: no malloc per reply */
+	if (s->out.cap > UDP_KEEP)
+		buf_free(&s->out);   /* a rare big batch: not kept */
+	else
+		buf_reset(&s->out);
 	s->nq = 0;
 }
 
-/* Queues a copy of p (into the slot's own buffer, kept between batches);
- * a full batch leaves at once. */
-static void udp_queue(struct ctlsock *s, const union rg_addr *to, const char *p, size_t n)
+/* The bytes of s->out from off on are a reply to `to`: queued, unless
+ * out of memory struck while they were written (then they are dropped, as
+ * a lost datagram would be: the proxy retransmits). A full batch leaves at
+ * once. */
+static void udp_queue(struct ctlsock *s, const union rg_addr *to, size_t off)
 {
-	struct udp_reply *r = &s->q[s->nq];
+	if (!buf_ok(&s->out)) {
+		buf_truncate(&s->out, off);
+		return;
+	}
+	struct udp_reply *r = &s->q[s->nq++];
 	r->to = *to;
-	buf_reset(&r->out);
-	buf_append(&r->out, p, n);
-	if (buf_ok(&r->out))
-		s->nq++;
-	else
-		buf_free(&r->out);
+	r->off = off;
+	r->len = s->out.len - off;
 	if (s->nq == s->p->udp_batch)
 		udp_flush(s);
 }
@@ -194,21 +197,21 @@ static void udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	if (cached) {
 		if (s->cn.duplicates)
 			(*s->cn.duplicates)++;
-		udp_queue(s, &src, cached, rlen);
+		size_t off = s->out.len;
+		buf_append(&s->out, cached, rlen);
+		udp_queue(s, &src, off);
 		return;
 	}
-	struct rg_buf *out = &s->scratch;
-	buf_reset(out);
+	struct rg_buf *out = &s->out;
+	size_t off = out->len;
 	buf_append(out, f.cookie, f.cookie_len);
 	buf_putc(out, ' ');
 	p->udp_run(s->ctx, &f, (size_t)nread, out);
-	if (buf_ok(out)) {
-		/* cached before the next request of the batch is looked at */
-		replycache_put(s->cache, &src, f.cookie, f.cookie_len, out->data, out->len, now);
-		udp_queue(s, &src, out->data, out->len);
-	}
-	if (!buf_ok(out) || out->cap > UDP_KEEP)
-		buf_free(out);   /* out of memory, or a rare big reply: not kept */
+	/* cached before the next request of the batch is looked at */
+	if (buf_ok(out))
+		replycache_put(s->cache, &src, f.cookie, f.cookie_len, out->data + off,
+			       out->len - off, now);
+	udp_queue(s, &src, off);
 }
 
 /* ---- UNIX stream ------------------------------------------------------- */
@@ -419,6 +422,10 @@ static int open_udp(struct ctlsock *s, const char *spec)
 	 * the calls are gone, like memory the calls kept. */
 	for (size_t off = 0; off < s->buflen; off += p->udp_max)
 		s->buf[off] = 0;
+	/* the same for the replies' buffer, all of it */
+	if (!buf_reserve(&s->out, UDP_OUT_INIT - 1))
+		return -ENOMEM;
+	memset(s->out.data, 0, s->out.cap);
 	/* UV_UDP_RECVMMSG: libuv reads with recvmmsg() into the slots of buf */
 	uv_udp_init_ex(s->d->loop, &s->udp, AF_UNSPEC | (p->udp_batch > 1 ? UV_UDP_RECVMMSG : 0));
 	s->udp.data = s;

@@ -55,7 +55,8 @@ struct ctlsock_proto {
 	/* UDP: splits a datagram. 0, or negative (no cookie: dropped). */
 	int (*udp_split)(const char *p, size_t n, struct ctlsock_frame *f);
 	/* UDP: appends the reply to f (datagram of n bytes) to out, which
-	 * already holds "<cookie> ". */
+	 * ends with "<cookie> " (and may hold the batch's earlier replies
+	 * before it: only append). */
 	void (*udp_run)(void *ctx, const struct ctlsock_frame *f, size_t n, struct rg_buf *out);
 	/* UNIX: p[0..n) is all a connection has sent (NUL-terminated), eof
 	 * when the peer closed its side. 1: out holds the reply (sent, then

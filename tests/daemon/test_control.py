@@ -665,5 +665,52 @@ def burst_spreads_across_workers(t):
         s.close()
 
 
+@suite.case
+def burst_replies_share_one_buffer(t):
+    """Thirty offers and five retransmits sent back to back, before any
+    reply: the replies of a batch are written end to end into one buffer
+    that grows past its first 16 KB within a batch (the offers carry up
+    to 3 KB of SDP each, 1.5 KB on average). Every reply reaches its own cookie with its own
+    call's SDP, and a retransmit's reply is the original's."""
+    with Daemon(ports=300) as d:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        pad = ["a=x-pad%d:%s" % (k, "p" * 150) for k in range(20)]
+        ids = [call_id() for _ in range(30)]
+        pkts = []
+        for i, cid in enumerate(ids):
+            sdp = ("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+                   "t=0 0\r\nm=audio %d RTP/AVP 0\r\na=x-burst:%d\r\n" % (30000 + 2 * i, i)
+                   + "".join(l + "\r\n" for l in pad[:i % 21]))
+            pkts.append(b"burst%d " % i + bencode({"command": "offer", "call-id": cid,
+                                                   "from-tag": "ft", "sdp": sdp}))
+        order = pkts[:12] + [pkts[3], pkts[7]] + pkts[12:25] + [pkts[20], pkts[0], pkts[24]] + pkts[25:]
+        for p in order:
+            s.sendto(p, d.ng_addr)
+        got = {}
+        for _ in order:
+            raw = s.recv(65536)
+            cookie, _, body = raw.partition(b" ")
+            got.setdefault(cookie.decode(), []).append(body)
+        t.eq("replies per cookie", [2 if i in (0, 3, 7, 20, 24) else 1 for i in range(30)],
+             [len(got.get("burst%d" % i, [])) for i in range(30)])
+        for i in range(30):
+            bodies = got.get("burst%d" % i, [])
+            if not bodies:
+                continue
+            r = text(bdecode(bodies[0]))
+            t.eq("burst%d: result" % i, "ok", r.get("result"))
+            lines = r.get("sdp", "").splitlines()
+            t.ok("burst%d: its own SDP" % i, "a=x-burst:%d" % i in lines
+                 and sum(l.startswith("a=x-pad") for l in lines) == i % 21,
+                 "a=x-burst:%d and %d pad lines" % (i, i % 21), lines[:8])
+            t.ok("burst%d: retransmit answered alike" % i, len(set(bodies)) == 1,
+                 "identical", [b[:60] for b in bodies])
+        for cid in ids:
+            d.ng.cmd("delete", call_id=cid, from_tag="ft")
+        s.close()
+
+
 if __name__ == "__main__":
     suite.run()
