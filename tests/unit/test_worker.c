@@ -18,16 +18,19 @@ static int count_spent(struct worker *w)
 	return n;
 }
 
+/* 2 ms; WAIT_NAPS of them (20 s) for the worker, which warms up every
+ * codec before its first message, slowly under sanitizers */
+#define WAIT_NAPS 10000
 static void nap(void)
 {
 	nanosleep(&(struct timespec){ .tv_nsec = 2000000 }, NULL);
 }
 
-/* Waits up to 5 s for the worker to hand back `want` spent messages. */
+/* Waits for the worker to hand back `want` spent messages. */
 static int wait_spent(struct worker *w, int want)
 {
 	int n = 0;
-	for (int i = 0; i < 2500 && (n = count_spent(w)) < want; i++)
+	for (int i = 0; i < WAIT_NAPS && (n = count_spent(w)) < want; i++)
 		nap();
 	return n;
 }
@@ -52,7 +55,7 @@ static void t_messages_come_back_to_the_poster(void)
 	EXPECT_INT(worker_post_del(&w, ms), 0);
 	worker_wake(&w);
 	struct msession *done = NULL;
-	for (int i = 0; i < 2500 && !(done = worker_take_done(&w)); i++)
+	for (int i = 0; i < WAIT_NAPS && !(done = worker_take_done(&w)); i++)
 		nap();
 	EXPECT(done == ms);
 	EXPECT_INT(count_spent(&w), 1);   /* the deletion, pushed before the session */
