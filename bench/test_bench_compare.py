@@ -84,6 +84,24 @@ class BenchCompareTest(unittest.TestCase):
             self.assertIn(key, bc.METRICS, label)
             self.assertIn(key.split(":")[0], bc.SCENARIOS, label)
 
+    def test_calls_per_core_targets_read_at_half_load(self):
+        lines = {key: (kind, bound) for label, key, kind, bound in bc.TARGETS}
+        self.assertEqual(lines["opus-half: calls per core"], ("ratio>=", 3.0))
+        self.assertEqual(lines["opus-eq-half: calls per core"], ("ratio>=", 1.5))
+        self.assertEqual(lines["g729-half: calls per core"], ("ratio>=", 2.0))
+        for scen in ("opus", "opus-eq", "g729"):
+            self.assertEqual(lines[scen + ": calls per core"], ("tcratio", None))
+
+    def test_ratio_at_floor(self):
+        by = {"g729: CPU per packet": {"rtpengine": 88500.0, "rtpgate": 56800.0},
+              "g729: CPU/packet in the codecs (--perf)": {"rtpgate": 38900.0}}
+        # 88.5 us / (38.9 + 18.0 us)
+        self.assertAlmostEqual(bc.ratio_at_floor(by, "g729", 18000.0), 88500 / 56900)
+        self.assertIsNone(bc.ratio_at_floor(by, "g729", None))
+        self.assertIsNone(bc.ratio_at_floor(by, "opus", 18000.0))
+        by["g729: CPU per packet"]["rtpengine"] = None
+        self.assertIsNone(bc.ratio_at_floor(by, "g729", 18000.0))
+
     def test_opus_eq_gives_rtpgate_the_same_encoder(self):
         class A:
             eq_bitrate = 32000
