@@ -102,6 +102,32 @@ class BenchCompareTest(unittest.TestCase):
         by["g729: CPU per packet"]["rtpengine"] = None
         self.assertIsNone(bc.ratio_at_floor(by, "g729", 18000.0))
 
+    def test_round_ratios_pair_the_runs_of_one_round(self):
+        def tagged(tag, cpc):
+            r = run()
+            r["_tag"] = tag
+            r["rows"][0]["calls_per_core"] = cpc
+            return r
+        cpc = bc.METRICS["g729-half: calls per core"][1]
+        gate = [tagged("r0", 240), tagged("r1", 220), tagged("r2", 280)]
+        # rtpengine's r1 failed: that round has no pair and is left out
+        engine = [tagged("r0", 120), tagged("r2", 140), {"_tag": "r1", "rows": []}]
+        self.assertEqual(bc.round_ratios(gate, engine, cpc), [2.0, 2.0])
+        self.assertEqual(bc.round_ratios(gate, [], cpc), [])
+
+    def test_spread_of_one_relays_rounds(self):
+        def coded(ns):
+            r = run(ns=ns)
+            r["rows"][0]["profile"] = {"codec": 0.5}
+            return r
+        codec = bc.METRICS["g729-half: CPU/packet in the codecs (--perf)"][1]
+        least, most, pct = bc.spread([coded(60000), coded(72000), coded(66000)], codec)
+        self.assertEqual((least, most), (30000, 36000))
+        self.assertAlmostEqual(pct, 20.0)
+        # one run, or runs without a profile: nothing to spread
+        self.assertIsNone(bc.spread([coded(60000)], codec))
+        self.assertIsNone(bc.spread([run(), run()], codec))
+
     def test_opus_eq_gives_rtpgate_the_same_encoder(self):
         class A:
             eq_bitrate = 32000
